@@ -1,0 +1,47 @@
+//! The front half of the pipeline: files → syntax trees → resolved model → checks.
+
+use crate::diagnostic::{Code, Diagnostics};
+use crate::graph::ModelGraph;
+use crate::model::Model;
+use crate::source::Sources;
+use crate::{checks, loader, resolve, syntax};
+use std::path::PathBuf;
+
+pub struct Analysis {
+    pub sources: Sources,
+    pub model: Model,
+    pub diagnostics: Diagnostics,
+}
+
+impl Analysis {
+    /// Whether a model file could not be read at all (exit code 2, not 1).
+    pub fn has_io_errors(&self) -> bool {
+        self.diagnostics.list.iter().any(|d| d.code == Code::Io)
+    }
+}
+
+/// Reads and checks a model, reporting every problem of a stage. A model whose
+/// text does not parse is not resolved: checks on half a model would mostly
+/// report what the syntax errors already explain. Resolution errors do not stop
+/// the graph checks, which work on whatever resolved.
+pub fn analyze(inputs: &[PathBuf]) -> Analysis {
+    let mut sources = Sources::default();
+    let mut diagnostics = Diagnostics::default();
+    loader::load(inputs, &mut sources, &mut diagnostics);
+    let files: Vec<_> = sources
+        .iter()
+        .map(|(id, file)| syntax::parse(id, &file.text, &mut diagnostics))
+        .collect();
+    let mut model = Model::default();
+    if !diagnostics.has_errors() {
+        model = resolve::resolve(&files, &mut diagnostics);
+        let graph = ModelGraph::build(&model);
+        checks::run(&model, &graph, &mut diagnostics);
+    }
+    diagnostics.sort();
+    Analysis {
+        sources,
+        model,
+        diagnostics,
+    }
+}

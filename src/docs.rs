@@ -1,0 +1,282 @@
+//! `docs/model.md`: the board as Mermaid diagrams (flows, lifecycles, context map)
+//! and the table of subscriptions with their routing. Rust shapes a plan of
+//! ready-to-print strings; the template in `templates/docs/` only lays it out.
+
+use crate::diagram::{self, DiagramFormat};
+use crate::model::{AggregateId, ContextId, EventId, EventOwner, Handler, Model, Ref};
+use crate::wire::Wire;
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("../templates/docs/model.md.tera");
+
+/// The content of `docs/model.md`.
+pub fn render(model: &Model, wire: &Wire) -> String {
+    let plan = plan(model, wire);
+    let mut tera = tera::Tera::new();
+    tera.autoescape_on(Vec::<&str>::new());
+    tera.add_raw_template("model.md", TEMPLATE)
+        .expect("the docs template parses");
+    let context = tera::Context::from_serialize(&plan).expect("the docs plan serializes");
+    tera.render("model.md", &context)
+        .expect("the docs template renders")
+}
+
+#[derive(Serialize)]
+struct Plan {
+    title: String,
+    backend: &'static str,
+    contexts: Vec<ContextPlan>,
+    has_context_map: bool,
+    context_map: String,
+    subscriptions: Vec<SubscriptionRow>,
+}
+
+#[derive(Serialize)]
+struct ContextPlan {
+    name: String,
+    doc: String,
+    flow: String,
+    lifecycles: Vec<Lifecycle>,
+    elements: Vec<ElementRow>,
+    /// Markdown list items, escaped.
+    hotspots: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Lifecycle {
+    name: String,
+    diagram: String,
+}
+
+/// One row of a context's element table; every cell escaped.
+#[derive(Serialize)]
+struct ElementRow {
+    kind: &'static str,
+    name: String,
+    details: String,
+    description: String,
+}
+
+/// One row of the subscription table; every cell escaped.
+#[derive(Serialize)]
+struct SubscriptionRow {
+    event: String,
+    source: String,
+    ty: String,
+    consumer: String,
+    handler: String,
+    routing: String,
+}
+
+fn plan(model: &Model, wire: &Wire) -> Plan {
+    Plan {
+        title: cell(&wire.namespace),
+        backend: wire.backend.as_str(),
+        contexts: model.context_ids().map(|c| context_plan(model, c)).collect(),
+        has_context_map: model.has_context_map,
+        context_map: diagram::mermaid_context_map(model),
+        subscriptions: model
+            .subscriptions()
+            .iter()
+            .map(|sub| SubscriptionRow {
+                event: cell(&model.event_path(sub.event)),
+                source: cell(&wire.source(model, model.event(sub.event).context)),
+                ty: cell(wire.event_type(model, sub.event)),
+                consumer: cell(&model.context(sub.context).name.name),
+                handler: match sub.handler {
+                    Handler::Policy(p) => format!("policy `{}`", cell(&model.policy(p).name.name)),
+                    Handler::ReadModel(r) => {
+                        format!("read model `{}`", cell(&model.readmodel(r).name.name))
+                    }
+                },
+                routing: cell(&wire.route(model, sub.event, sub.context)),
+            })
+            .collect(),
+    }
+}
+
+fn context_plan(model: &Model, id: ContextId) -> ContextPlan {
+    let context = model.context(id);
+    let aggregates: Vec<AggregateId> = (0..model.aggregates.len() as u32)
+        .map(AggregateId)
+        .filter(|&a| model.aggregate(a).context == id)
+        .collect();
+    let lifecycles = aggregates
+        .iter()
+        .filter_map(|&a| {
+            diagram::mermaid_states(model, a).map(|diagram| Lifecycle {
+                name: model.aggregate(a).name.name.clone(),
+                diagram,
+            })
+        })
+        .collect();
+    let mut hotspots: Vec<String> = context.hotspots.iter().map(|h| markdown(&h.text)).collect();
+    for &a in &aggregates {
+        let aggregate = model.aggregate(a);
+        hotspots.extend(
+            aggregate
+                .hotspots
+                .iter()
+                .map(|h| format!("{}: {}", aggregate.name.name, markdown(&h.text))),
+        );
+    }
+    ContextPlan {
+        name: context.name.name.clone(),
+        doc: context.doc.clone().unwrap_or_default(),
+        flow: diagram::render(model, DiagramFormat::Mermaid, Some(id)),
+        lifecycles,
+        elements: elements(model, id),
+        hotspots,
+    }
+}
+
+/// The elements of a context with what the board says about them and their docs.
+fn elements(model: &Model, context: ContextId) -> Vec<ElementRow> {
+    let events = |ids: &[Ref<EventId>]| -> String {
+        ids.iter()
+            .map(|e| format!("`{}`", event_ref(model, e.id, context)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let row = |kind: &'static str, name: &str, details: String, doc: &Option<String>| ElementRow {
+        kind,
+        name: cell(name),
+        details: cell(&details),
+        description: cell(doc.as_deref().unwrap_or("")),
+    };
+    let mut rows = Vec::new();
+    for actor in model.actors.iter().filter(|a| a.context == context) {
+        rows.push(row("actor", &actor.name.name, String::new(), &actor.doc));
+    }
+    for external in model.externals.iter().filter(|e| e.context == context) {
+        let details = if external.emits.is_empty() {
+            String::new()
+        } else {
+            format!("emits {}", events(&external.emits))
+        };
+        rows.push(row("external", &external.name.name, details, &external.doc));
+    }
+    for (a, aggregate) in model.aggregates.iter().enumerate() {
+        if aggregate.context != context {
+            continue;
+        }
+        let id = AggregateId(a as u32);
+        let mut details = format!(
+            "id `{}: {}`",
+            aggregate.id.name.name,
+            model.type_name(&aggregate.id.ty, context)
+        );
+        if !aggregate.lifecycle.is_empty() {
+            let states: Vec<String> = aggregate
+                .lifecycle
+                .iter()
+                .map(|s| format!("`{}`", s.name.name))
+                .collect();
+            details.push_str(&format!("; lifecycle {}", states.join(", ")));
+        }
+        rows.push(row("aggregate", &aggregate.name.name, details, &aggregate.doc));
+        for command in model.commands.iter().filter(|c| c.aggregate == id) {
+            let mut parts = Vec::new();
+            if let Some(actor) = command.by {
+                parts.push(format!("by `{}`", model.actor(actor.id).name.name));
+            }
+            if !command.requires.is_empty() {
+                let states: Vec<String> = command
+                    .requires
+                    .iter()
+                    .filter_map(|s| aggregate.lifecycle.get(s.id))
+                    .map(|s| format!("`{}`", s.name.name))
+                    .collect();
+                parts.push(format!("requires {}", states.join(", ")));
+            }
+            if !command.emits.is_empty() {
+                parts.push(format!("emits {}", events(&command.emits)));
+            }
+            rows.push(row("command", &command.name.name, parts.join("; "), &command.doc));
+        }
+        for event in model
+            .events
+            .iter()
+            .filter(|e| e.owner == EventOwner::Aggregate(id))
+        {
+            let mut details = format!("version {}", event.version);
+            if let Some(state) = event.enters.and_then(|s| aggregate.lifecycle.get(s.id)) {
+                details.push_str(&format!("; enters `{}`", state.name.name));
+            }
+            rows.push(row("event", &event.name.name, details, &event.doc));
+        }
+    }
+    for event in model
+        .events
+        .iter()
+        .filter(|e| e.context == context && e.owner == EventOwner::Context)
+    {
+        let details = format!("version {}", event.version);
+        rows.push(row("event", &event.name.name, details, &event.doc));
+    }
+    for policy in model.policies.iter().filter(|p| p.context == context) {
+        let mut details = format!("when {}", events(&policy.when));
+        if let Some(command) = policy.then {
+            details.push_str(&format!(" then `{}`", model.command(command.id).name.name));
+        }
+        rows.push(row("policy", &policy.name.name, details, &policy.doc));
+    }
+    for readmodel in model.readmodels.iter().filter(|r| r.context == context) {
+        let details = format!("from {}", events(&readmodel.from));
+        rows.push(row("read model", &readmodel.name.name, details, &readmodel.doc));
+    }
+    for ty in model.types.iter().filter(|t| t.context == context) {
+        let fields: Vec<String> = ty.fields.iter().map(|f| format!("`{}`", f.name.name)).collect();
+        rows.push(row("type", &ty.name.name, fields.join(", "), &ty.doc));
+    }
+    for en in model.enums.iter().filter(|e| e.context == context) {
+        let variants: Vec<String> = en
+            .variants
+            .iter()
+            .map(|v| format!("`{}`", v.name.name))
+            .collect();
+        rows.push(row("enum", &en.name.name, variants.join(", "), &en.doc));
+    }
+    rows
+}
+
+/// An event as the context `from` names it: bare when its own, `Context.Event` otherwise.
+fn event_ref(model: &Model, event: EventId, from: ContextId) -> String {
+    if model.event(event).context == from {
+        model.event(event).name.name.clone()
+    } else {
+        model.event_path(event)
+    }
+}
+
+/// Text for a Markdown table cell: one line, `|` escaped.
+fn cell(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line.replace('|', "\\|")
+}
+
+/// Free text (an open question) as literal Markdown on one line: every character
+/// Markdown or HTML could read as syntax is escaped, and so is a start that would
+/// open a list.
+fn markdown(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let digits = one_line.chars().take_while(char::is_ascii_digit).count();
+    let mut out = String::with_capacity(one_line.len());
+    for (i, c) in one_line.chars().enumerate() {
+        let list_start = (i == 0 && matches!(c, '-' | '+'))
+            || (i == digits && digits > 0 && matches!(c, '.' | ')'));
+        match c {
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if list_start => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,281 @@
+//! Diagnostics for people (rustc-like, through miette), for tools (JSON lines) and
+//! for GitHub Actions (annotation lines).
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::source::{Sources, Span};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Github,
+}
+
+/// How human output looks: colour and width follow the terminal, tests fix both.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    pub color: bool,
+    pub width: usize,
+}
+
+pub fn human(sources: &Sources, diagnostic: &Diagnostic, style: Style) -> String {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
+    let report = Report::new(sources, diagnostic);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &report).is_err() {
+        // Rendering into a String cannot fail; fall back to one line anyway.
+        out = one_line(sources, diagnostic);
+    }
+    out
+}
+
+/// `file:line:col: severity[code]: message`, for summaries and logs.
+pub fn one_line(sources: &Sources, d: &Diagnostic) -> String {
+    let (file, line, column) = location(sources, d.span());
+    format!(
+        "{file}:{line}:{column}: {}[{}]: {}",
+        d.severity.as_str(),
+        d.code,
+        d.message
+    )
+}
+
+fn location(sources: &Sources, span: Span) -> (String, usize, usize) {
+    let file = sources.get(span.file);
+    let (line, column) = file.line_col(span.start);
+    (display_path(&file.path), line, column)
+}
+
+pub fn display_path(path: &std::path::Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+#[derive(serde::Serialize)]
+struct JsonLabel {
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    text: String,
+}
+
+#[derive(serde::Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'static str,
+    severity: Severity,
+    message: &'a str,
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    help: Option<&'a str>,
+    labels: Vec<JsonLabel>,
+}
+
+/// One JSON object on one line.
+pub fn json(sources: &Sources, d: &Diagnostic) -> String {
+    let labels: Vec<JsonLabel> = d
+        .labels
+        .iter()
+        .map(|l| {
+            let (file, line, column) = location(sources, l.span);
+            let end = sources.get(l.span.file).line_col(l.span.end);
+            JsonLabel {
+                file,
+                line,
+                column,
+                end_line: end.0,
+                end_column: end.1,
+                text: l.text.clone(),
+            }
+        })
+        .collect();
+    let primary = &labels[0];
+    let value = JsonDiagnostic {
+        code: d.code.as_str(),
+        severity: d.severity,
+        message: &d.message,
+        file: primary.file.clone(),
+        line: primary.line,
+        column: primary.column,
+        end_line: primary.end_line,
+        end_column: primary.end_column,
+        help: d.help.as_deref(),
+        labels,
+    };
+    serde_json::to_string(&value).unwrap_or_default()
+}
+
+/// A GitHub Actions workflow command: `::error file=...,line=...::message`.
+pub fn github(sources: &Sources, d: &Diagnostic) -> String {
+    let (file, line, column) = location(sources, d.span());
+    let (end_line, end_column) = sources.get(d.span().file).line_col(d.span().end);
+    let level = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut message = d.message.clone();
+    if let Some(help) = &d.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
+    }
+    format!(
+        "::{level} file={},line={line},col={column},endLine={end_line},endColumn={end_column},title={}::{}",
+        escape_property(&file),
+        escape_property(&format!("storm {}", d.code)),
+        escape_data(&message)
+    )
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A diagnostic as miette sees it: the labels of the primary file, and one related
+/// report per other file that a label points into.
+struct Report<'a> {
+    diagnostic: &'a Diagnostic,
+    source: NamedSource<String>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Related>,
+}
+
+struct Related {
+    source: NamedSource<String>,
+    label: LabeledSpan,
+}
+
+fn named(sources: &Sources, span: Span) -> NamedSource<String> {
+    let file = sources.get(span.file);
+    NamedSource::new(display_path(&file.path), file.text.clone())
+}
+
+fn labeled(span: Span, text: &str) -> LabeledSpan {
+    let text = (!text.is_empty()).then(|| text.to_string());
+    LabeledSpan::new(text, span.start as usize, span.len())
+}
+
+impl<'a> Report<'a> {
+    fn new(sources: &Sources, diagnostic: &'a Diagnostic) -> Report<'a> {
+        let primary = diagnostic.span();
+        let mut labels = Vec::new();
+        let mut related = Vec::new();
+        for (i, l) in diagnostic.labels.iter().enumerate() {
+            if l.span.file == primary.file {
+                let mut label = labeled(l.span, &l.text);
+                if i == 0 {
+                    label = LabeledSpan::new_primary_with_span(
+                        label.label().map(str::to_string),
+                        SourceSpan::new(label.offset().into(), label.len()),
+                    );
+                }
+                labels.push(label);
+            } else {
+                related.push(Related {
+                    source: named(sources, l.span),
+                    label: labeled(l.span, &l.text),
+                });
+            }
+        }
+        Report {
+            diagnostic,
+            source: named(sources, primary),
+            labels,
+            related,
+        }
+    }
+}
+
+impl fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.message)
+    }
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.diagnostic.message)
+    }
+}
+
+impl std::error::Error for Report<'_> {}
+
+impl miette::Diagnostic for Report<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.diagnostic.code.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.diagnostic.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.diagnostic
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(self.labels.iter().cloned()))
+    }
+
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
+impl fmt::Debug for Related {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label.label().unwrap_or("related"))
+    }
+}
+
+impl fmt::Display for Related {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label.label().unwrap_or("related"))
+    }
+}
+
+impl std::error::Error for Related {}
+
+impl miette::Diagnostic for Related {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Advice)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(self.label.clone())))
+    }
+}

@@ -1,0 +1,836 @@
+//! Text to syntax tree. Parsing never fails: it returns what it could read and
+//! reports every malformed item, so that one run shows every syntax error.
+//! pest's pairs stay inside this module.
+
+use crate::ast::*;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::source::{FileId, Span};
+use pest::Parser;
+use pest::error::InputLocation;
+use pest::iterators::Pair;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/storm.pest"]
+struct StormParser;
+
+/// How deep brackets and braces may nest. Far beyond any real model, and low enough
+/// that no recursive pass over the tree can exhaust the stack.
+pub const MAX_NESTING: usize = 64;
+
+pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> File {
+    if let Some(offset) = too_deep(text) {
+        diags.push(
+            Diagnostic::new(
+                Code::NestingTooDeep,
+                Span::new(file, offset, offset + 1),
+                format!("brackets nested more than {MAX_NESTING} levels deep"),
+            )
+            .label("too deep")
+            .help("no model needs this much nesting; introduce a named `type` for the inner part"),
+        );
+        return File::default();
+    }
+    let p = Parse { file, text };
+    match StormParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let mut out = File::default();
+            if let Some(file_pair) = pairs.next() {
+                p.file(file_pair, &mut out, diags);
+            }
+            out
+        }
+        Err(error) => {
+            diags.push(p.error(&error, 0));
+            File::default()
+        }
+    }
+}
+
+/// The offset of the first bracket nested deeper than [`MAX_NESTING`].
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Where a malformed item was found, which decides what could have stood there.
+#[derive(Clone, Copy, PartialEq)]
+enum Level {
+    Top,
+    Context,
+    Aggregate,
+}
+
+struct Parse<'t> {
+    file: FileId,
+    text: &'t str,
+}
+
+impl<'t> Parse<'t> {
+    fn span(&self, pair: &Pair<'_, Rule>, offset: usize) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start() + offset, s.end() + offset)
+    }
+
+    fn file(&self, pair: Pair<'_, Rule>, out: &mut File, diags: &mut Diagnostics) {
+        for item in pair.into_inner() {
+            match item.as_rule() {
+                Rule::context => out.contexts.push(self.context(item, 0, diags)),
+                Rule::contextmap => out.context_maps.push(self.contextmap(item, 0)),
+                Rule::bad_top => {
+                    if let Some(parsed) = self.recover(&item, Level::Top, diags) {
+                        match parsed {
+                            Recovered::Context(c) => out.contexts.push(c),
+                            Recovered::ContextMap(m) => out.context_maps.push(m),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn ident(&self, pair: Pair<'_, Rule>, offset: usize) -> Ident {
+        // Role rules (`event_name`, ...) wrap a single `name` or `ident`.
+        let span = self.span(&pair, offset);
+        Ident {
+            name: pair.as_str().to_string(),
+            span,
+        }
+    }
+
+    fn qname(&self, pair: Pair<'_, Rule>, offset: usize) -> QName {
+        let span = self.span(&pair, offset);
+        let text = pair.as_str();
+        let part = |start: usize, end: usize| Ident {
+            name: text[start..end].to_string(),
+            span: Span::new(self.file, span.start as usize + start, span.start as usize + end),
+        };
+        match text.find('.') {
+            Some(dot) => QName {
+                context: Some(part(0, dot)),
+                name: part(dot + 1, text.len()),
+                span,
+            },
+            None => QName {
+                context: None,
+                name: part(0, text.len()),
+                span,
+            },
+        }
+    }
+
+    fn docs(&self, pair: Pair<'_, Rule>) -> Doc {
+        let lines: Vec<&str> = pair
+            .into_inner()
+            .filter_map(|d| d.into_inner().next())
+            .map(|t| {
+                let t = t.as_str();
+                t.strip_prefix(' ').unwrap_or(t).trim_end()
+            })
+            .collect();
+        if lines.is_empty() {
+            None
+        } else {
+            Some(lines.join("\n"))
+        }
+    }
+
+    fn context(&self, pair: Pair<'_, Rule>, offset: usize, diags: &mut Diagnostics) -> Context {
+        let span = self.span(&pair, offset);
+        let mut doc = None;
+        let mut name = None;
+        let mut items = Vec::new();
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::docs => doc = self.docs(child),
+                Rule::context_name => name = Some(self.ident(child, offset)),
+                Rule::bad_item => {
+                    if let Some(Recovered::Item(item)) =
+                        self.recover(&child, Level::Context, diags)
+                    {
+                        items.push(item);
+                    }
+                }
+                _ => {
+                    if let Some(item) = self.item(child, offset, diags) {
+                        items.push(item);
+                    }
+                }
+            }
+        }
+        Context {
+            doc,
+            name: name.expect("grammar: a context has a name"),
+            items,
+            span,
+        }
+    }
+
+    fn item(&self, pair: Pair<'_, Rule>, offset: usize, diags: &mut Diagnostics) -> Option<Item> {
+        Some(match pair.as_rule() {
+            Rule::actor => {
+                let (doc, mut rest) = self.split_docs(pair);
+                Item::Actor(Actor {
+                    doc,
+                    name: self.ident(self.next_of(&mut rest, Rule::actor_name), offset),
+                })
+            }
+            Rule::external => {
+                let (doc, mut rest) = self.split_docs(pair);
+                let name = self.ident(self.next_of(&mut rest, Rule::external_name), offset);
+                let emits = rest
+                    .find(|p| p.as_rule() == Rule::event_list)
+                    .map(|l| self.event_list(l, offset))
+                    .unwrap_or_default();
+                Item::External(External { doc, name, emits })
+            }
+            Rule::type_def => {
+                let (doc, mut rest) = self.split_docs(pair);
+                let name = self.ident(self.next_of(&mut rest, Rule::type_name), offset);
+                let fields = self.fields(self.next_of(&mut rest, Rule::fields), offset);
+                Item::Type(TypeDef { doc, name, fields })
+            }
+            Rule::enum_def => {
+                let (doc, mut rest) = self.split_docs(pair);
+                let name = self.ident(self.next_of(&mut rest, Rule::enum_name), offset);
+                let variants = rest
+                    .filter(|p| p.as_rule() == Rule::variant)
+                    .map(|v| self.variant(v, offset))
+                    .collect();
+                Item::Enum(EnumDef {
+                    doc,
+                    name,
+                    variants,
+                })
+            }
+            Rule::aggregate => Item::Aggregate(self.aggregate(pair, offset, diags)),
+            Rule::event => Item::Event(self.event(pair, offset)),
+            Rule::policy => {
+                let (doc, mut rest) = self.split_docs(pair);
+                let name = self.ident(self.next_of(&mut rest, Rule::policy_name), offset);
+                let when = self.event_list(self.next_of(&mut rest, Rule::event_list), offset);
+                let then = self.qname(self.next_of(&mut rest, Rule::command_ref), offset);
+                Item::Policy(Policy {
+                    doc,
+                    name,
+                    when,
+                    then,
+                })
+            }
+            Rule::readmodel => {
+                let (doc, mut rest) = self.split_docs(pair);
+                let name = self.ident(self.next_of(&mut rest, Rule::readmodel_name), offset);
+                let from = self.event_list(self.next_of(&mut rest, Rule::event_list), offset);
+                let fields = rest
+                    .find(|p| p.as_rule() == Rule::fields)
+                    .map(|f| self.fields(f, offset))
+                    .unwrap_or_default();
+                Item::ReadModel(ReadModel {
+                    doc,
+                    name,
+                    from,
+                    fields,
+                })
+            }
+            Rule::hotspot => Item::Hotspot(self.hotspot(pair, offset)),
+            _ => return None,
+        })
+    }
+
+    fn split_docs<'p>(
+        &self,
+        pair: Pair<'p, Rule>,
+    ) -> (Doc, impl Iterator<Item = Pair<'p, Rule>> + use<'p, 't>) {
+        let mut inner = pair.into_inner().peekable();
+        let doc = match inner.peek() {
+            Some(p) if p.as_rule() == Rule::docs => inner.next().and_then(|d| self.docs(d)),
+            _ => None,
+        };
+        (doc, inner)
+    }
+
+    fn next_of<'p>(&self, rest: &mut impl Iterator<Item = Pair<'p, Rule>>, rule: Rule) -> Pair<'p, Rule> {
+        rest.find(|p| p.as_rule() == rule)
+            .unwrap_or_else(|| panic!("grammar: expected {rule:?}"))
+    }
+
+    fn variant(&self, pair: Pair<'_, Rule>, offset: usize) -> Variant {
+        let (doc, mut rest) = self.split_docs(pair);
+        let name = rest.next().expect("grammar: a variant has a name");
+        Variant {
+            doc,
+            name: self.ident(name, offset),
+        }
+    }
+
+    fn event_list(&self, pair: Pair<'_, Rule>, offset: usize) -> Vec<QName> {
+        pair.into_inner()
+            .filter(|p| p.as_rule() == Rule::event_ref)
+            .map(|p| self.qname(p, offset))
+            .collect()
+    }
+
+    fn fields(&self, pair: Pair<'_, Rule>, offset: usize) -> Vec<Field> {
+        pair.into_inner()
+            .filter(|p| p.as_rule() == Rule::field)
+            .map(|f| {
+                let (doc, mut rest) = self.split_docs(f);
+                let name = self.ident(self.next_of(&mut rest, Rule::field_name), offset);
+                let ty = self.type_expr(self.next_of(&mut rest, Rule::type_expr), offset);
+                Field { doc, name, ty }
+            })
+            .collect()
+    }
+
+    fn type_expr(&self, pair: Pair<'_, Rule>, offset: usize) -> TypeExpr {
+        let span = self.span(&pair, offset);
+        let mut inner = pair.into_inner();
+        let base = inner.next().expect("grammar: a type has a base");
+        let base_span = self.span(&base, offset);
+        let kind = match base.as_rule() {
+            Rule::list_type => {
+                let element = base
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::type_expr)
+                    .expect("grammar: a list has an element type");
+                TypeExprKind::List(Box::new(self.type_expr(element, offset)))
+            }
+            _ => TypeExprKind::Named(self.qname(base, offset)),
+        };
+        if inner.any(|p| p.as_rule() == Rule::optional) {
+            TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(TypeExpr {
+                    kind,
+                    span: base_span,
+                })),
+                span,
+            }
+        } else {
+            TypeExpr { kind, span }
+        }
+    }
+
+    fn aggregate(&self, pair: Pair<'_, Rule>, offset: usize, diags: &mut Diagnostics) -> Aggregate {
+        let (doc, rest) = self.split_docs(pair);
+        let mut agg = Aggregate {
+            doc,
+            name: Ident {
+                name: String::new(),
+                span: Span::new(self.file, 0, 0),
+            },
+            ids: vec![],
+            lifecycles: vec![],
+            states: vec![],
+            commands: vec![],
+            events: vec![],
+            hotspots: vec![],
+        };
+        for child in rest {
+            match child.as_rule() {
+                Rule::aggregate_name => agg.name = self.ident(child, offset),
+                Rule::bad_item => {
+                    if let Some(recovered) = self.recover(&child, Level::Aggregate, diags) {
+                        self.aggregate_item(&mut agg, recovered);
+                    }
+                }
+                Rule::id_decl
+                | Rule::lifecycle
+                | Rule::state_decl
+                | Rule::command
+                | Rule::event
+                | Rule::hotspot => {
+                    let item = self.aggregate_part(child, offset);
+                    self.aggregate_item(&mut agg, item);
+                }
+                _ => {}
+            }
+        }
+        agg
+    }
+
+    fn aggregate_item(&self, agg: &mut Aggregate, item: Recovered) {
+        match item {
+            Recovered::Id(i) => agg.ids.push(i),
+            Recovered::Lifecycle(l) => agg.lifecycles.push(l),
+            Recovered::State(s) => agg.states.push(s),
+            Recovered::Command(c) => agg.commands.push(c),
+            Recovered::Item(Item::Event(e)) => agg.events.push(e),
+            Recovered::Item(Item::Hotspot(h)) => agg.hotspots.push(h),
+            _ => {}
+        }
+    }
+
+    fn aggregate_part(&self, pair: Pair<'_, Rule>, offset: usize) -> Recovered {
+        let span = self.span(&pair, offset);
+        match pair.as_rule() {
+            Rule::id_decl => {
+                let (doc, mut rest) = self.split_docs(pair);
+                let name = self.ident(self.next_of(&mut rest, Rule::field_name), offset);
+                let ty = self.type_expr(self.next_of(&mut rest, Rule::type_expr), offset);
+                Recovered::Id(IdDecl { doc, name, ty, span })
+            }
+            Rule::lifecycle => {
+                let (_, rest) = self.split_docs(pair);
+                Recovered::Lifecycle(Lifecycle {
+                    states: rest
+                        .filter(|p| p.as_rule() == Rule::state)
+                        .map(|s| self.variant(s, offset))
+                        .collect(),
+                    span,
+                })
+            }
+            Rule::state_decl => {
+                let (_, mut rest) = self.split_docs(pair);
+                Recovered::State(StateDecl {
+                    fields: self.fields(self.next_of(&mut rest, Rule::fields), offset),
+                    span,
+                })
+            }
+            Rule::command => Recovered::Command(self.command(pair, offset)),
+            Rule::event => Recovered::Item(Item::Event(self.event(pair, offset))),
+            _ => Recovered::Item(Item::Hotspot(self.hotspot(pair, offset))),
+        }
+    }
+
+    fn command(&self, pair: Pair<'_, Rule>, offset: usize) -> Command {
+        let span = self.span(&pair, offset);
+        let (doc, rest) = self.split_docs(pair);
+        let mut command = Command {
+            doc,
+            name: Ident {
+                name: String::new(),
+                span,
+            },
+            by: None,
+            requires: vec![],
+            fields: vec![],
+            emits: vec![],
+            span,
+        };
+        for child in rest {
+            match child.as_rule() {
+                Rule::command_name => command.name = self.ident(child, offset),
+                Rule::actor_ref => command.by = Some(self.qname(child, offset)),
+                Rule::requires => {
+                    command.requires = child
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::state_ref)
+                        .map(|p| self.ident(p, offset))
+                        .collect()
+                }
+                Rule::fields => command.fields = self.fields(child, offset),
+                Rule::emits => {
+                    command.emits = child
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::event_list)
+                        .map(|l| self.event_list(l, offset))
+                        .unwrap_or_default()
+                }
+                _ => {}
+            }
+        }
+        command
+    }
+
+    fn event(&self, pair: Pair<'_, Rule>, offset: usize) -> Event {
+        let (doc, rest) = self.split_docs(pair);
+        let mut event = Event {
+            doc,
+            name: Ident {
+                name: String::new(),
+                span: Span::new(self.file, 0, 0),
+            },
+            version: None,
+            enters: None,
+            fields: vec![],
+        };
+        for child in rest {
+            match child.as_rule() {
+                Rule::event_name => event.name = self.ident(child, offset),
+                Rule::version => {
+                    let number = self.next_of(&mut child.into_inner(), Rule::number);
+                    // Too large to be a version: keep it as 0, which checks report.
+                    let value = number.as_str().parse().unwrap_or(0);
+                    event.version = Some((value, self.span(&number, offset)));
+                }
+                Rule::enters => {
+                    event.enters = Some(self.ident(
+                        self.next_of(&mut child.into_inner(), Rule::state_ref),
+                        offset,
+                    ))
+                }
+                Rule::fields => event.fields = self.fields(child, offset),
+                _ => {}
+            }
+        }
+        event
+    }
+
+    fn hotspot(&self, pair: Pair<'_, Rule>, offset: usize) -> Hotspot {
+        let span = self.span(&pair, offset);
+        let (doc, mut rest) = self.split_docs(pair);
+        let string = self.next_of(&mut rest, Rule::string);
+        let text = string
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::string_text)
+            .map(|t| unescape(t.as_str()))
+            .unwrap_or_default();
+        Hotspot { doc, text, span }
+    }
+
+    fn contextmap(&self, pair: Pair<'_, Rule>, offset: usize) -> ContextMap {
+        let span = self.span(&pair, offset);
+        let (doc, rest) = self.split_docs(pair);
+        let relations = rest
+            .filter(|p| p.as_rule() == Rule::relation)
+            .map(|r| {
+                let span = self.span(&r, offset);
+                let (doc, rest) = self.split_docs(r);
+                let mut names = vec![];
+                let mut mutual = false;
+                let mut patterns = vec![];
+                for child in rest {
+                    match child.as_rule() {
+                        Rule::context_ref => names.push(self.ident(child, offset)),
+                        Rule::arrow => mutual = child.as_str() == "<->",
+                        Rule::pattern => patterns.push(self.ident(child, offset)),
+                        _ => {}
+                    }
+                }
+                let right = names.pop().expect("grammar: a relation has two sides");
+                let left = names.pop().expect("grammar: a relation has two sides");
+                Relation {
+                    doc,
+                    left,
+                    right,
+                    mutual,
+                    patterns,
+                    span,
+                }
+            })
+            .collect();
+        ContextMap {
+            doc,
+            relations,
+            span,
+        }
+    }
+
+    /// Re-parses what a catch-all rule swallowed with the rule of the item it looks
+    /// like, reports why it does not parse, and returns it if it does after all.
+    fn recover(&self, pair: &Pair<'_, Rule>, level: Level, diags: &mut Diagnostics) -> Option<Recovered> {
+        let chunk = pair.as_str();
+        let offset = pair.as_span().start();
+        let keyword = leading_word(chunk);
+        let rule = match (level, keyword) {
+            (Level::Top, "context") => Rule::context_only,
+            (Level::Top, "contextmap") => Rule::contextmap_only,
+            (Level::Context | Level::Aggregate, "event") => Rule::event_only,
+            (Level::Context | Level::Aggregate, "hotspot") => Rule::hotspot_only,
+            (Level::Context, "actor") => Rule::actor_only,
+            (Level::Context, "external") => Rule::external_only,
+            (Level::Context, "type") => Rule::type_only,
+            (Level::Context, "enum") => Rule::enum_only,
+            (Level::Context, "aggregate") => Rule::aggregate_only,
+            (Level::Context, "policy") => Rule::policy_only,
+            (Level::Context, "readmodel") => Rule::readmodel_only,
+            (Level::Aggregate, "id") => Rule::id_only,
+            (Level::Aggregate, "lifecycle") => Rule::lifecycle_only,
+            (Level::Aggregate, "state") => Rule::state_only,
+            (Level::Aggregate, "command") => Rule::command_only,
+            _ => {
+                diags.push(self.misplaced(chunk, offset, level, keyword));
+                return None;
+            }
+        };
+        match StormParser::parse(rule, chunk) {
+            Err(error) => {
+                diags.push(self.error(&error, offset));
+                None
+            }
+            Ok(mut pairs) => {
+                let item = pairs.next()?.into_inner().next()?;
+                Some(match item.as_rule() {
+                    Rule::context => Recovered::Context(self.context(item, offset, diags)),
+                    Rule::contextmap => Recovered::ContextMap(self.contextmap(item, offset)),
+                    Rule::id_decl | Rule::lifecycle | Rule::state_decl | Rule::command => {
+                        self.aggregate_part(item, offset)
+                    }
+                    _ => Recovered::Item(self.item(item, offset, diags)?),
+                })
+            }
+        }
+    }
+
+    fn misplaced(&self, chunk: &str, offset: usize, level: Level, keyword: &str) -> Diagnostic {
+        let start = offset + (chunk.len() - chunk.trim_start_matches(|c: char| c.is_whitespace()).len());
+        let (start, found) = if let Some(pos) = chunk.find(keyword).filter(|_| !keyword.is_empty()) {
+            (offset + pos, format!("`{keyword}`"))
+        } else {
+            (start, describe_found(self.text, start))
+        };
+        let end = start + found_len(self.text, start);
+        let span = Span::new(self.file, start, end);
+        let (message, help) = match (level, keyword) {
+            (Level::Context, "id" | "lifecycle" | "state" | "command") => (
+                format!("`{keyword}` belongs inside an `aggregate`"),
+                "move it into the aggregate it belongs to: `aggregate Name { ... }`".to_string(),
+            ),
+            (Level::Aggregate, "actor" | "external" | "type" | "enum" | "policy" | "readmodel") => (
+                format!("`{keyword}` belongs to the context, not to an aggregate"),
+                "move it out of the `aggregate` block, into the enclosing `context`".to_string(),
+            ),
+            (Level::Top, _) => (
+                format!("expected `context` or `contextmap`, found {found}"),
+                "a model file holds `context Name { ... }` blocks and at most one `contextmap { ... }`"
+                    .to_string(),
+            ),
+            (_, _) if chunk.trim_start().starts_with("///") => (
+                "a doc comment must come before the element it documents".to_string(),
+                "put the `///` lines right above an element or a field, or use `//` for a plain comment"
+                    .to_string(),
+            ),
+            (Level::Context, _) => (
+                format!("expected a context element, found {found}"),
+                "a context holds `actor`, `external`, `type`, `enum`, `aggregate`, `event`, `policy`, `readmodel` and `hotspot`".to_string(),
+            ),
+            (Level::Aggregate, _) => (
+                format!("expected an aggregate element, found {found}"),
+                "an aggregate holds `id`, `lifecycle`, `state`, `command`, `event` and `hotspot`"
+                    .to_string(),
+            ),
+        };
+        Diagnostic::new(Code::Syntax, span, message)
+            .label("not expected here")
+            .help(help)
+    }
+
+    /// A pest error as a diagnostic in words: what was expected at the furthest point.
+    fn error(&self, error: &pest::error::Error<Rule>, offset: usize) -> Diagnostic {
+        let pos = offset
+            + match error.location {
+                InputLocation::Pos(p) => p,
+                InputLocation::Span((s, _)) => s,
+            };
+        let expected = match &error.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => expected_words(positives),
+            pest::error::ErrorVariant::CustomError { message } => message.clone(),
+        };
+        let found = describe_found(self.text, pos);
+        let end = pos + found_len(self.text, pos);
+        Diagnostic::new(
+            Code::Syntax,
+            Span::new(self.file, pos, end),
+            format!("expected {expected}, found {found}"),
+        )
+        .label(format!("expected {expected}"))
+        .help(help_for(&expected))
+    }
+}
+
+/// What a catch-all rule turned out to hold once re-parsed.
+enum Recovered {
+    Context(Context),
+    ContextMap(ContextMap),
+    Item(Item),
+    Id(IdDecl),
+    Lifecycle(Lifecycle),
+    State(StateDecl),
+    Command(Command),
+}
+
+/// The first word of a chunk, past doc comments, comments and whitespace.
+fn leading_word(chunk: &str) -> &str {
+    let mut rest = chunk;
+    loop {
+        rest = rest.trim_start();
+        if rest.starts_with("//") {
+            rest = rest.find('\n').map_or("", |i| &rest[i..]);
+        } else {
+            break;
+        }
+    }
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn describe_found(text: &str, pos: usize) -> String {
+    if pos >= text.len() {
+        return "end of file".to_string();
+    }
+    let len = found_len(text, pos);
+    let token = &text[pos..pos + len];
+    match token.chars().next() {
+        Some('\n') | Some('\r') => "end of line".to_string(),
+        _ => format!("`{token}`"),
+    }
+}
+
+/// The length of the token at `pos`: a word, or one character.
+fn found_len(text: &str, pos: usize) -> usize {
+    let rest = match text.get(pos..) {
+        Some(rest) if !rest.is_empty() => rest,
+        _ => return 0,
+    };
+    let word = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    if word > 0 {
+        word.min(40)
+    } else {
+        rest.chars().next().map_or(0, char::len_utf8)
+    }
+}
+
+fn expected_words(rules: &[Rule]) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    for rule in rules {
+        if let Some(w) = rule_words(*rule) {
+            if !words.contains(&w) {
+                words.push(w);
+            }
+        }
+    }
+    if words.is_empty() && rules.contains(&Rule::EOI) {
+        return "end of file".to_string();
+    }
+    if words.is_empty() {
+        return "something else".to_string();
+    }
+    match words.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => unreachable!("words is not empty"),
+    }
+}
+
+fn rule_words(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::context_name | Rule::context_ref => "a context name",
+        Rule::actor_name | Rule::actor_ref => "an actor name",
+        Rule::external_name => "an external system's name",
+        Rule::type_name => "a type name",
+        Rule::enum_name => "an enum name",
+        Rule::variant_name => "a variant name",
+        Rule::aggregate_name => "an aggregate name",
+        Rule::state_name | Rule::state_ref | Rule::state => "a state name",
+        Rule::command_name => "a command name",
+        Rule::command_ref => "a command name",
+        Rule::event_name | Rule::event_ref | Rule::event_list => "an event name",
+        Rule::policy_name => "a policy name",
+        Rule::readmodel_name => "a read model name",
+        Rule::field_name | Rule::field => "a field name",
+        Rule::type_expr | Rule::named_type | Rule::list_type => "a type",
+        Rule::variant => "a variant name",
+        Rule::relation => "a context-map relation (`Up -> Down`)",
+        Rule::arrow => "`->` or `<->`",
+        Rule::pattern => "a context-map pattern",
+        Rule::number => "a version number",
+        Rule::string => "a quoted string",
+        Rule::string_end => "a closing `\"`",
+        Rule::fields => "`{`",
+        Rule::requires => "`requires`",
+        Rule::emits => "`emits`",
+        Rule::version => "`version`",
+        Rule::enters => "`enters`",
+        Rule::optional => "`?`",
+        Rule::context => "`context`",
+        Rule::contextmap => "`contextmap`",
+        Rule::actor | Rule::kw_actor => "`actor`",
+        Rule::external | Rule::kw_external => "`external`",
+        Rule::type_def | Rule::kw_type => "`type`",
+        Rule::enum_def | Rule::kw_enum => "`enum`",
+        Rule::aggregate | Rule::kw_aggregate => "`aggregate`",
+        Rule::id_decl | Rule::kw_id => "`id`",
+        Rule::lifecycle | Rule::kw_lifecycle => "`lifecycle`",
+        Rule::state_decl | Rule::kw_state => "`state`",
+        Rule::command | Rule::kw_command => "`command`",
+        Rule::event | Rule::kw_event => "`event`",
+        Rule::policy | Rule::kw_policy => "`policy`",
+        Rule::readmodel | Rule::kw_readmodel => "`readmodel`",
+        Rule::hotspot | Rule::kw_hotspot => "`hotspot`",
+        Rule::kw_context => "`context`",
+        Rule::kw_contextmap => "`contextmap`",
+        Rule::kw_by => "`by`",
+        Rule::kw_requires => "`requires`",
+        Rule::kw_emits => "`emits`",
+        Rule::kw_version => "`version`",
+        Rule::kw_enters => "`enters`",
+        Rule::kw_when => "`when`",
+        Rule::kw_then => "`then`",
+        Rule::kw_from => "`from`",
+        Rule::p_open => "`{`",
+        Rule::p_close => "`}`",
+        Rule::p_colon => "`:`",
+        Rule::p_comma => "`,`",
+        Rule::p_lbrack => "`[`",
+        Rule::p_rbrack => "`]`",
+        Rule::p_quest => "`?`",
+        _ => return None,
+    })
+}
+
+fn help_for(expected: &str) -> String {
+    if expected.contains("a type") {
+        "a type is a built-in (`String`, `Int`, `Float`, `Bool`, `Decimal`, `Uuid`, `Timestamp`, `Date`), a `type` or `enum` by name (`Context.Name` for another context's), `[T]` for a list or `T?` for an optional".to_string()
+    } else if expected.contains("an event name") {
+        "name one or more events, separated by commas: `emits OrderPlaced, OrderRejected`".to_string()
+    } else if expected.contains("`}`") {
+        "every `{` needs its `}`; check that the block above is closed".to_string()
+    } else if expected.contains("a field name") {
+        "a field is `name: Type`, e.g. `order_id: Uuid`".to_string()
+    } else if expected.contains("closing `\"`") {
+        "close the string with `\"` on the same line".to_string()
+    } else if expected.contains("`context`") {
+        "a model file holds `context Name { ... }` blocks and at most one `contextmap { ... }`".to_string()
+    } else {
+        "see the language reference (`storm explain syntax`) for the form of each element".to_string()
+    }
+}
+
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,75 @@
+//! How events travel: sources, types and the names of broker resources. One place,
+//! so that docs, schemas, routing and generated code agree.
+
+use crate::model::{ContextId, EventId, Model};
+use crate::names::kebab;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    Eventbridge,
+    SnsSqs,
+    Kafka,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Eventbridge => "eventbridge",
+            Backend::SnsSqs => "sns-sqs",
+            Backend::Kafka => "kafka",
+        }
+    }
+}
+
+/// The naming of one model on the wire.
+#[derive(Clone, Debug)]
+pub struct Wire {
+    pub namespace: String,
+    pub backend: Backend,
+}
+
+impl Wire {
+    /// `<namespace>.<context-kebab>`, the `source` of every event of a context.
+    pub fn source(&self, model: &Model, context: ContextId) -> String {
+        format!("{}.{}", self.namespace, kebab(&model.context(context).name.name))
+    }
+
+    /// The event's declared name: EventBridge `detail-type`, CloudEvents `type`.
+    pub fn event_type<'m>(&self, model: &'m Model, event: EventId) -> &'m str {
+        &model.event(event).name.name
+    }
+
+    /// The Kafka topic a context publishes to.
+    pub fn topic(&self, model: &Model, context: ContextId) -> String {
+        format!("{}.events", self.source(model, context))
+    }
+
+    /// The queue a consuming context reads its events from.
+    pub fn inbox(&self, model: &Model, context: ContextId) -> String {
+        format!("{}-inbox", kebab(&model.context(context).name.name))
+    }
+
+    /// How one subscription is routed, in words, for the docs.
+    pub fn route(&self, model: &Model, event: EventId, consumer: ContextId) -> String {
+        let producer = model.event(event).context;
+        let source = self.source(model, producer);
+        let ty = self.event_type(model, event);
+        match self.backend {
+            Backend::Eventbridge => format!(
+                "EventBridge rule: source `{source}`, detail-type `{ty}` → queue `{}`",
+                self.inbox(model, consumer)
+            ),
+            Backend::SnsSqs => format!(
+                "SNS topic of `{}`, filter `type = {ty}` → queue `{}`",
+                kebab(&model.context(producer).name.name),
+                self.inbox(model, consumer)
+            ),
+            Backend::Kafka => format!(
+                "topic `{}`, group `{}` keeps `{ty}`",
+                self.topic(model, producer),
+                kebab(&model.context(consumer).name.name)
+            ),
+        }
+    }
+}
