@@ -4,6 +4,7 @@ use crate::diagnostic::{Code, Diagnostics};
 use crate::graph::ModelGraph;
 use crate::model::Model;
 use crate::source::Sources;
+use crate::wire::Backend;
 use crate::{checks, loader, resolve, syntax};
 use std::path::PathBuf;
 
@@ -24,7 +25,7 @@ impl Analysis {
 /// text does not parse is not resolved: checks on half a model would mostly
 /// report what the syntax errors already explain. Resolution errors do not stop
 /// the graph checks, which work on whatever resolved.
-pub fn analyze(inputs: &[PathBuf]) -> Analysis {
+pub fn analyze(inputs: &[PathBuf], backend: Backend) -> Analysis {
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
     loader::load(inputs, &mut sources, &mut diagnostics);
@@ -35,8 +36,17 @@ pub fn analyze(inputs: &[PathBuf]) -> Analysis {
     let mut model = Model::default();
     if !diagnostics.has_errors() {
         model = resolve::resolve(&files, &mut diagnostics);
+        let resolved = !diagnostics.has_errors();
         let graph = ModelGraph::build(&model);
-        checks::run(&model, &graph, &mut diagnostics);
+        let mut checked = Diagnostics::default();
+        checks::run(&model, &graph, &mut checked);
+        checks::routing_fits(&model, backend, &mut checked);
+        // Warnings about a model that did not resolve mostly echo its errors
+        // (an event "never emitted" because the `emits` naming it was wrong).
+        checked
+            .list
+            .retain(|d| resolved || d.severity == crate::diagnostic::Severity::Error);
+        diagnostics.list.extend(checked.list);
     }
     diagnostics.sort();
     Analysis {

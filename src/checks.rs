@@ -311,7 +311,8 @@ fn policies_loop(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics) {
         // Read it as the board does: from the event that triggers the first policy.
         let mut cycle = cycle;
         if let Some(p) = cycle.iter().position(|&n| matches!(graph.node(n), Node::Policy(_))) {
-            cycle.rotate_left((p + cycle.len() - 1) % cycle.len());
+            let len = cycle.len();
+            cycle.rotate_left((p + len - 1) % len);
         }
         let steps: Vec<String> = cycle
             .iter()
@@ -541,6 +542,53 @@ fn hotspots_are_open(model: &Model, diags: &mut Diagnostics) {
             Diagnostic::new(Code::Hotspot, h.span, format!("open question: {}", h.text))
                 .label("hotspot")
                 .help("answer it in the model and remove the hotspot; `lints: { hotspot: deny }` keeps open questions out of a release"),
+        );
+    }
+}
+
+/// What an SNS subscription filter policy can hold: values summed over its keys.
+pub const SNS_FILTER_VALUES: usize = 150;
+
+/// The backend can express every subscription. EventBridge and Kafka can (rules
+/// are split when a pattern grows too long); SNS filters one subscription per
+/// consuming context and topic, and a filter policy holds at most 150 values.
+pub fn routing_fits(model: &Model, backend: crate::wire::Backend, diags: &mut Diagnostics) {
+    if backend != crate::wire::Backend::SnsSqs {
+        return;
+    }
+    // (consumer, producer) → the distinct event types, and the first place named.
+    let mut filters: std::collections::BTreeMap<(ContextId, ContextId), (HashSet<EventId>, Span)> =
+        std::collections::BTreeMap::new();
+    let refs = model
+        .policies
+        .iter()
+        .flat_map(|p| p.when.iter().map(move |e| (p.context, e)))
+        .chain(model.readmodels.iter().flat_map(|r| r.from.iter().map(move |e| (r.context, e))));
+    for (consumer, event) in refs {
+        let producer = model.event(event.id).context;
+        let entry = filters
+            .entry((consumer, producer))
+            .or_insert_with(|| (HashSet::new(), event.span));
+        entry.0.insert(event.id);
+    }
+    for ((consumer, producer), (events, span)) in filters {
+        if events.len() <= SNS_FILTER_VALUES {
+            continue;
+        }
+        let (c, p) = (&model.context(consumer).name.name, &model.context(producer).name.name);
+        diags.push(
+            Diagnostic::new(
+                Code::RoutingLimit,
+                span,
+                format!(
+                    "context `{c}` subscribes to {} event types of `{p}`; an SNS filter policy holds at most {SNS_FILTER_VALUES}",
+                    events.len()
+                ),
+            )
+            .label(format!("first of {} subscriptions to `{p}`", events.len()))
+            .help(format!(
+                "SNS allows one subscription of `{c}`'s queue to `{p}`'s topic; split `{c}`, subscribe to fewer events, or use `backend: eventbridge` or `kafka`"
+            )),
         );
     }
 }

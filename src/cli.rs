@@ -36,6 +36,9 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         report: ReportArgs,
+        /// Check that this backend can route every subscription [default: from the config, else eventbridge]
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
     },
     /// Check the model, then write every generated artefact.
     Generate {
@@ -110,7 +113,11 @@ pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
         }
     };
     match cli.command {
-        Command::Check { model, report } => check(&model, &report),
+        Command::Check {
+            model,
+            report,
+            backend,
+        } => check(&model, &report, backend),
         Command::Generate {
             model,
             report,
@@ -186,8 +193,21 @@ fn relative_to(dir: &Path, path: &Path) -> PathBuf {
     }
 }
 
-fn analyze_with_lints(setup: &Setup) -> Analysis {
-    let mut analysis = analyze(&setup.inputs);
+fn backend(setup: &Setup, arg: Option<BackendArg>) -> Backend {
+    match arg {
+        Some(BackendArg::Eventbridge) => Backend::Eventbridge,
+        Some(BackendArg::SnsSqs) => Backend::SnsSqs,
+        Some(BackendArg::Kafka) => Backend::Kafka,
+        None => setup
+            .config
+            .as_ref()
+            .and_then(|f| f.config.backend)
+            .unwrap_or(Backend::Eventbridge),
+    }
+}
+
+fn analyze_with_lints(setup: &Setup, backend: Backend) -> Analysis {
+    let mut analysis = analyze(&setup.inputs, backend);
     if let Some(found) = &setup.config {
         let lints = &found.config.lints;
         analysis.diagnostics.list.retain_mut(|d| {
@@ -259,12 +279,12 @@ fn summary(errors: usize, warnings: usize, deny_warnings: bool) -> String {
     }
 }
 
-fn check(model: &ModelArgs, args: &ReportArgs) -> i32 {
+fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<BackendArg>) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let analysis = analyze_with_lints(&setup);
+    let analysis = analyze_with_lints(&setup, backend(&setup, backend_arg));
     let code = report(&analysis, args);
     if code == OK && args.format == Format::Human && !args.quiet {
         let m = &analysis.model;
@@ -297,12 +317,13 @@ fn namespace(setup: &Setup) -> String {
         .unwrap_or_else(|| "storm".to_string())
 }
 
-fn generate(model: &ModelArgs, args: &ReportArgs, out: Option<PathBuf>, backend: Option<BackendArg>) -> i32 {
+fn generate(model: &ModelArgs, args: &ReportArgs, out: Option<PathBuf>, backend_arg: Option<BackendArg>) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let analysis = analyze_with_lints(&setup);
+    let backend = backend(&setup, backend_arg);
+    let analysis = analyze_with_lints(&setup, backend);
     let code = report(&analysis, args);
     if code != OK {
         if args.format == Format::Human {
@@ -311,12 +332,6 @@ fn generate(model: &ModelArgs, args: &ReportArgs, out: Option<PathBuf>, backend:
         return code;
     }
     let config = setup.config.as_ref().map(|f| &f.config);
-    let backend = match backend {
-        Some(BackendArg::Eventbridge) => Backend::Eventbridge,
-        Some(BackendArg::SnsSqs) => Backend::SnsSqs,
-        Some(BackendArg::Kafka) => Backend::Kafka,
-        None => config.and_then(|c| c.backend).unwrap_or(Backend::Eventbridge),
-    };
     let out = match (out, &setup.config) {
         (Some(out), _) => out,
         (None, Some(found)) => relative_to(&found.dir, found.config.out.as_deref().unwrap_or(Path::new("generated"))),
@@ -367,7 +382,7 @@ fn diagram(model: &ModelArgs, format: DiagramArg, context: Option<&str>) -> i32 
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let analysis = analyze_with_lints(&setup);
+    let analysis = analyze_with_lints(&setup, backend(&setup, None));
     if analysis.diagnostics.has_errors() {
         let args = ReportArgs {
             format: Format::Human,

@@ -289,6 +289,7 @@ impl ContextNodes {
 
 /// The nodes and edges of one diagram, already filtered to what is shown.
 struct Board {
+    focus: Option<ContextId>,
     contexts: Vec<ContextNodes>,
     edges: Vec<(Node, Node)>,
 }
@@ -327,7 +328,11 @@ impl Board {
                 focus.is_none_or(|f| nodes.context == f) || nodes.nodes().next().is_some()
             })
             .collect();
-        Board { contexts, edges }
+        Board {
+            focus,
+            contexts,
+            edges,
+        }
     }
 
     fn nodes(&self) -> impl Iterator<Item = Node> + '_ {
@@ -387,47 +392,44 @@ impl Board {
             };
             let _ = writeln!(out, "  {} {arrow} {}", from.id(), to.id());
         }
+        let ids = |ids: &mut dyn Iterator<Item = String>| ids.collect::<Vec<_>>().join(",");
+        let (own, foreign): (Vec<&ContextNodes>, Vec<&ContextNodes>) = self
+            .contexts
+            .iter()
+            .partition(|g| self.focus.is_none_or(|f| g.context == f));
+        let mut classes: Vec<(&str, String, String)> = vec![
+            (
+                "context",
+                "fill:#ffffff,stroke:#555,color:#000".to_string(),
+                ids(&mut own.iter().map(|g| format!("ctx{}", g.context.index()))),
+            ),
+            (
+                "foreign",
+                "fill:#f4f4f4,stroke:#999,stroke-dasharray:4 4,color:#555".to_string(),
+                ids(&mut foreign.iter().map(|g| format!("ctx{}", g.context.index()))),
+            ),
+            (
+                "aggregate",
+                format!("fill:{AGGREGATE},stroke:#555,color:#000"),
+                ids(&mut self
+                    .contexts
+                    .iter()
+                    .flat_map(|g| &g.aggregates)
+                    .map(|(a, _)| format!("ag{}", a.index()))),
+            ),
+        ];
         for kind in Kind::ALL {
-            let _ = writeln!(
-                out,
-                "  classDef {} fill:{},stroke:#555,color:#000{}",
+            let small = if kind == Kind::Actor { ",font-size:11px" } else { "" };
+            classes.push((
                 kind.class(),
-                kind.fill(),
-                if kind == Kind::Actor {
-                    ",font-size:11px"
-                } else {
-                    ""
-                }
-            );
+                format!("fill:{},stroke:#555,color:#000{small}", kind.fill()),
+                ids(&mut self.nodes().filter(|n| n.kind() == kind).map(Node::id)),
+            ));
         }
-        let _ = writeln!(out, "  classDef aggregate fill:{AGGREGATE},stroke:#555,color:#000");
-        let _ = writeln!(out, "  classDef context fill:#ffffff,stroke:#555,color:#000");
-        let ids = |ids: Vec<String>| ids.join(",");
-        let contexts: Vec<String> = self
-            .contexts
-            .iter()
-            .map(|g| format!("ctx{}", g.context.index()))
-            .collect();
-        if !contexts.is_empty() {
-            let _ = writeln!(out, "  class {} context", ids(contexts));
-        }
-        let aggregates: Vec<String> = self
-            .contexts
-            .iter()
-            .flat_map(|g| &g.aggregates)
-            .map(|(a, _)| format!("ag{}", a.index()))
-            .collect();
-        if !aggregates.is_empty() {
-            let _ = writeln!(out, "  class {} aggregate", ids(aggregates));
-        }
-        for kind in Kind::ALL {
-            let of_kind: Vec<String> = self
-                .nodes()
-                .filter(|n| n.kind() == kind)
-                .map(Node::id)
-                .collect();
-            if !of_kind.is_empty() {
-                let _ = writeln!(out, "  class {} {}", ids(of_kind), kind.class());
+        for (class, style, members) in classes {
+            if !members.is_empty() {
+                let _ = writeln!(out, "  classDef {class} {style}");
+                let _ = writeln!(out, "  class {members} {class}");
             }
         }
         out
@@ -465,7 +467,13 @@ impl Board {
             let context = model.context(group.context);
             let _ = writeln!(out, "  subgraph cluster_ctx{} {{", group.context.index());
             let _ = writeln!(out, "    label=\"{}\";", dot_text(&context.name.name));
-            out.push_str("    style=\"rounded\";\n    color=\"#555555\";\n");
+            if self.focus.is_none_or(|f| f == group.context) {
+                out.push_str("    style=\"rounded\";\n    color=\"#555555\";\n");
+            } else {
+                out.push_str(
+                    "    style=\"rounded,dashed,filled\";\n    color=\"#999999\";\n    fillcolor=\"#f4f4f4\";\n    fontcolor=\"#555555\";\n",
+                );
+            }
             for &n in &group.before {
                 node(&mut out, n, "    ");
             }
@@ -1108,6 +1116,7 @@ mod tests {
             "  ev0 --> rm1",
             "  classDef event fill:#ff9f43,stroke:#555,color:#000",
             "  class ag0,ag1 aggregate",
+            "  class ctx0,ctx1,ctx2,ctx3,ctx4 context",
         ] {
             assert!(out.lines().any(|l| l == line), "missing {line:?} in\n{out}");
         }

@@ -83,6 +83,7 @@ pub fn resolve(files: &[ast::File], diags: &mut Diagnostics) -> Model {
         model: Model::default(),
         contexts: HashMap::new(),
         scopes: Vec::new(),
+        ambiguous: Default::default(),
         diags,
     };
     let contexts = r.declare_contexts(files);
@@ -102,6 +103,9 @@ struct Resolver<'d> {
     contexts: HashMap<String, ContextId>,
     /// Per context: every element by name, with the span of its name.
     scopes: Vec<HashMap<String, (Element, Span)>>,
+    /// Names defined twice in a context: references to them are not resolved, and
+    /// not reported again (the duplicate is).
+    ambiguous: std::collections::HashSet<(ContextId, String)>,
     diags: &'d mut Diagnostics,
 }
 
@@ -198,6 +202,7 @@ impl<'d> Resolver<'d> {
                 .with(first_span, "first defined here")
                 .help("element names are unique within a context across all kinds (one sticky, one name); rename one of them"),
             );
+            self.ambiguous.insert((context, name.name.clone()));
             return;
         }
         scope.insert(name.name.clone(), (element, name.span));
@@ -793,6 +798,9 @@ impl<'d> Resolver<'d> {
                 }
             },
         };
+        if self.ambiguous.contains(&(target, q.name.name.clone())) {
+            return None;
+        }
         match self.scopes[target.index()].get(&q.name.name) {
             Some(&(element, _)) if want.contains(&element.kind()) => Some(element),
             Some(&(element, span)) => {
@@ -812,19 +820,11 @@ impl<'d> Resolver<'d> {
                 None
             }
             None => {
-                let in_context = if target == from {
-                    String::new()
-                } else {
-                    format!(" in context `{}`", self.model.context(target).name.name)
-                };
+                let noun = &wanted[wanted.find(' ').map_or(0, |i| i + 1)..];
                 self.diags.push(
-                    Diagnostic::new(
-                        Code::UnknownReference,
-                        q.span,
-                        format!("unknown {} `{q}`{in_context}", &wanted[wanted.find(' ').map_or(0, |i| i + 1)..]),
-                    )
-                    .label(format!("no {} has this name", &wanted[wanted.find(' ').map_or(0, |i| i + 1)..]))
-                    .help(self.candidates_help(target, q, want)),
+                    Diagnostic::new(Code::UnknownReference, q.span, format!("unknown {noun} `{q}`"))
+                        .label(format!("no {noun} has this name"))
+                        .help(self.candidates_help(target, q, want)),
                 );
                 None
             }
@@ -869,7 +869,20 @@ impl<'d> Resolver<'d> {
                 );
             }
         }
-        format!("declare {wanted} named `{}`, or name an existing one", q.name.name)
+        names.sort_unstable();
+        let context = &self.model.context(target).name.name;
+        let plural = match want[0] {
+            Kind::Type => "types and enums".to_string(),
+            Kind::Actor => "actors".to_string(),
+            Kind::Command => "commands".to_string(),
+            Kind::Event => "events".to_string(),
+            other => format!("{}s", &other.article()[other.article().find(' ').map_or(0, |i| i + 1)..]),
+        };
+        if names.is_empty() || want[0] == Kind::Type {
+            format!("declare {wanted} named `{}` in context `{context}`", q.name.name)
+        } else {
+            format!("the {plural} of context `{context}` are {}", list(&names))
+        }
     }
 
     fn resolve_context_maps(&mut self, files: &[ast::File]) {

@@ -309,8 +309,18 @@ impl<'t> Parse<'t> {
             .collect()
     }
 
+    /// The span of a pair up to the end of its last child: rules that end in an
+    /// optional part also hold the whitespace pest skipped before trying it.
+    fn tight_span(&self, pair: &Pair<'_, Rule>, offset: usize) -> Span {
+        let mut span = self.span(pair, offset);
+        if let Some(last) = pair.clone().into_inner().last() {
+            span.end = (last.as_span().end() + offset) as u32;
+        }
+        span
+    }
+
     fn type_expr(&self, pair: Pair<'_, Rule>, offset: usize) -> TypeExpr {
-        let span = self.span(&pair, offset);
+        let span = self.tight_span(&pair, offset);
         let mut inner = pair.into_inner();
         let base = inner.next().expect("grammar: a type has a base");
         let base_span = self.span(&base, offset);
@@ -420,7 +430,7 @@ impl<'t> Parse<'t> {
     }
 
     fn command(&self, pair: Pair<'_, Rule>, offset: usize) -> Command {
-        let span = self.span(&pair, offset);
+        let span = self.tight_span(&pair, offset);
         let (doc, rest) = self.split_docs(pair);
         let mut command = Command {
             doc,
@@ -511,7 +521,7 @@ impl<'t> Parse<'t> {
         let relations = rest
             .filter(|p| p.as_rule() == Rule::relation)
             .map(|r| {
-                let span = self.span(&r, offset);
+                let span = self.tight_span(&r, offset);
                 let (doc, rest) = self.split_docs(r);
                 let mut names = vec![];
                 let mut mutual = false;
