@@ -29,6 +29,20 @@ pub fn analyze(inputs: &[PathBuf], backend: Backend) -> Analysis {
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
     loader::load(inputs, &mut sources, &mut diagnostics);
+    analyze_sources(sources, diagnostics, backend)
+}
+
+/// The same for a model held in memory (read from a git revision, say), as
+/// (path, text) pairs in path order.
+pub fn analyze_texts(files: Vec<(PathBuf, String)>, backend: Backend) -> Analysis {
+    let mut sources = Sources::default();
+    for (path, text) in files {
+        sources.add(path, text);
+    }
+    analyze_sources(sources, Diagnostics::default(), backend)
+}
+
+fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Backend) -> Analysis {
     let files: Vec<_> = sources
         .iter()
         .map(|(id, file)| syntax::parse(id, &file.text, &mut diagnostics))

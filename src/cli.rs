@@ -341,12 +341,19 @@ fn generate(model: &ModelArgs, args: &ReportArgs, out: Option<PathBuf>, backend_
         namespace: namespace(&setup),
         backend,
     };
-    let targets = crate::generate::Targets {
-        docs: config.is_none_or(|c| c.targets.docs.enabled()),
+    let targets = match config {
+        None => crate::generate::Targets::ALL,
+        Some(c) => crate::generate::Targets {
+            rust: c.targets.rust.enabled(),
+            schemas: c.targets.schemas.enabled(),
+            routing: c.targets.routing.enabled(),
+            docs: c.targets.docs.enabled(),
+        },
     };
     let files = crate::generate::files(&analysis.model, &wire, targets);
     let (mut written, mut unchanged) = (0, 0);
-    for (path, content) in &files {
+    for (path, output) in &files {
+        let content = &output.content;
         let target = out.join(path);
         if std::fs::read(&target).is_ok_and(|old| old == content.as_bytes()) {
             unchanged += 1;

@@ -9,7 +9,7 @@
 use crate::model::{AggregateId, ContextId, EventOwner, Model};
 use std::fmt::Write;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DiagramFormat {
     Mermaid,
     Dot,
@@ -31,7 +31,9 @@ impl std::str::FromStr for DiagramFormat {
         match s {
             "mermaid" => Ok(DiagramFormat::Mermaid),
             "dot" => Ok(DiagramFormat::Dot),
-            _ => Err(format!("unknown diagram format `{s}`; use `mermaid` or `dot`")),
+            _ => Err(format!(
+                "unknown diagram format `{s}`; use `mermaid` or `dot`"
+            )),
         }
     }
 }
@@ -419,7 +421,11 @@ impl Board {
             ),
         ];
         for kind in Kind::ALL {
-            let small = if kind == Kind::Actor { ",font-size:11px" } else { "" };
+            let small = if kind == Kind::Actor {
+                ",font-size:11px"
+            } else {
+                ""
+            };
             classes.push((
                 kind.class(),
                 format!("fill:{},stroke:#555,color:#000{small}", kind.fill()),
@@ -537,7 +543,11 @@ fn context_nodes(model: &Model, context: ContextId) -> ContextNodes {
             .collect()
     }
     let mut before = of(&model.actors, |a| a.context == context, Node::Actor);
-    before.extend(of(&model.externals, |e| e.context == context, Node::External));
+    before.extend(of(
+        &model.externals,
+        |e| e.context == context,
+        Node::External,
+    ));
     before.extend(of(
         &model.events,
         |e| e.context == context && e.owner == EventOwner::Context,
@@ -561,7 +571,11 @@ fn context_nodes(model: &Model, context: ContextId) -> ContextNodes {
         })
         .collect();
     let mut after = of(&model.policies, |p| p.context == context, Node::Policy);
-    after.extend(of(&model.readmodels, |r| r.context == context, Node::ReadModel));
+    after.extend(of(
+        &model.readmodels,
+        |r| r.context == context,
+        Node::ReadModel,
+    ));
     after.extend(
         (0..model.context(context).hotspots.len())
             .map(|k| Node::ContextHotspot(context.index(), k)),
@@ -972,7 +986,13 @@ pub(crate) mod fixture {
             self
         }
 
-        pub fn relation(&mut self, up: &str, down: &str, mutual: bool, patterns: &[&str]) -> &mut Self {
+        pub fn relation(
+            &mut self,
+            up: &str,
+            down: &str,
+            mutual: bool,
+            patterns: &[&str],
+        ) -> &mut Self {
             self.model.has_context_map = true;
             let relation = Relation {
                 doc: None,
@@ -1092,7 +1112,11 @@ mod tests {
     use super::*;
 
     fn mermaid(context: Option<u32>) -> String {
-        render(&fixture::online_store(), DiagramFormat::Mermaid, context.map(ContextId))
+        render(
+            &fixture::online_store(),
+            DiagramFormat::Mermaid,
+            context.map(ContextId),
+        )
     }
 
     #[test]
@@ -1131,7 +1155,10 @@ mod tests {
         assert!(hotspot.contains("#60;b#62;tags"), "{hotspot}");
         assert!(hotspot.contains("é漢字#128578;"), "{hotspot}");
         assert!(hotspot.contains("<br>"), "{hotspot}");
-        let inner = hotspot.trim().trim_start_matches("hc1_0{{\"").trim_end_matches("\"}}");
+        let inner = hotspot
+            .trim()
+            .trim_start_matches("hc1_0{{\"")
+            .trim_end_matches("\"}}");
         assert!(!inner.contains(['"', '|', '`', ';', '<', '>']) || inner.contains("#"));
         for bad in ['"', '|', '`', '\\'] {
             assert!(!inner.contains(bad), "{bad} in {inner}");
@@ -1157,7 +1184,10 @@ mod tests {
         assert!(out.contains("  ev5 -.-> po2"));
         assert!(!out.contains("Customer"), "{out}");
         assert!(!out.contains("ctx2"), "{out}");
-        assert!(!out.contains("cm3"), "the policy's command is two steps away: {out}");
+        assert!(
+            !out.contains("cm3"),
+            "the policy's command is two steps away: {out}"
+        );
         // Empty aggregates of other contexts are not drawn.
         assert!(out.contains("subgraph ag0[\"Order\"]"));
         assert!(!out.contains("ctx4"));
@@ -1207,26 +1237,5 @@ mod tests {
         assert_eq!(wrap("a bb ccc", 4), ["a bb", "ccc"]);
         assert_eq!(wrap("x\ny", 10), ["x", "y"]);
         assert_eq!(wrap("", 10), [""]);
-    }
-
-    #[test]
-    fn write_for_tools() {
-        let Ok(dir) = std::env::var("STORM_DIAGRAM_OUT") else {
-            return;
-        };
-        let model = fixture::online_store();
-        let dir = std::path::Path::new(&dir);
-        std::fs::write(dir.join("board.mmd"), mermaid(None)).unwrap();
-        for c in 0..5 {
-            std::fs::write(dir.join(format!("board{c}.mmd")), mermaid(Some(c))).unwrap();
-            std::fs::write(
-                dir.join(format!("board{c}.dot")),
-                render(&model, DiagramFormat::Dot, Some(ContextId(c))),
-            )
-            .unwrap();
-        }
-        std::fs::write(dir.join("board.dot"), render(&model, DiagramFormat::Dot, None)).unwrap();
-        std::fs::write(dir.join("states.mmd"), mermaid_states(&model, AggregateId(0)).unwrap()).unwrap();
-        std::fs::write(dir.join("map.mmd"), mermaid_context_map(&model)).unwrap();
     }
 }

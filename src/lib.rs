@@ -8,19 +8,25 @@
 
 pub mod analysis;
 pub mod ast;
+pub mod breaking;
 pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod diagram;
 pub mod docs;
+pub mod fmt;
 pub mod generate;
 pub mod graph;
 pub mod loader;
 pub mod model;
 pub mod names;
+pub mod ownership;
 pub mod render;
 pub mod resolve;
+pub mod routing;
+pub mod rust_target;
+pub mod schemas;
 pub mod source;
 pub mod syntax;
 pub mod wire;

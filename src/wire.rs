@@ -73,3 +73,40 @@ impl Wire {
         }
     }
 }
+
+/// The keys of the `metadata` object EventBridge events carry in `detail`, next to
+/// the payload's fields (outputs.md, "Events on the wire").
+pub mod metadata {
+    /// The id of the aggregate instance that emitted the event, as a string.
+    pub const AGGREGATE_ID: &str = "aggregate_id";
+    /// The aggregate's version (sequence number) after this event.
+    pub const AGGREGATE_VERSION: &str = "aggregate_version";
+    /// The event's contract version (`version N` in the model).
+    pub const EVENT_VERSION: &str = "event_version";
+    /// The key of the object in `detail`.
+    pub const KEY: &str = "metadata";
+}
+
+impl Wire {
+    /// Where an event's JSON Schema lives, relative to the output directory.
+    pub fn schema_path(&self, model: &Model, event: EventId) -> std::path::PathBuf {
+        let e = model.event(event);
+        std::path::PathBuf::from(format!(
+            "schemas/{}/{}.v{}.schema.json",
+            kebab(&model.context(e.context).name.name),
+            e.name.name,
+            e.version
+        ))
+    }
+
+    /// The CloudEvents `dataschema` of an event: a URN naming its contract.
+    pub fn dataschema(&self, model: &Model, event: EventId) -> String {
+        let e = model.event(event);
+        format!(
+            "urn:storm:{}:{}:v{}",
+            self.source(model, e.context),
+            e.name.name,
+            e.version
+        )
+    }
+}

@@ -1,0 +1,1 @@
+//! Placeholder: `storm breaking` is being built.

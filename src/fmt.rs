@@ -1,0 +1,1 @@
+//! Placeholder: `storm fmt` is being built.
