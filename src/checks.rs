@@ -67,7 +67,13 @@ fn element_names(model: &Model, context: ContextId) -> Vec<&Name> {
 
 fn identifiers_clash(model: &Model, diags: &mut Diagnostics) {
     let contexts: Vec<&Name> = model.contexts.iter().map(|c| &c.name).collect();
-    clashes(&contexts, names::kebab, "context", "in paths and crate names", diags);
+    clashes(
+        &contexts,
+        names::kebab,
+        "context",
+        "in paths and crate names",
+        diags,
+    );
     for context in model.context_ids() {
         clashes(
             &element_names(model, context),
@@ -79,7 +85,13 @@ fn identifiers_clash(model: &Model, diags: &mut Diagnostics) {
     }
     for e in &model.enums {
         let variants: Vec<&Name> = e.variants.iter().map(|v| &v.name).collect();
-        clashes(&variants, names::pascal, "variant", "in generated code", diags);
+        clashes(
+            &variants,
+            names::pascal,
+            "variant",
+            "in generated code",
+            diags,
+        );
     }
     for a in &model.aggregates {
         let states: Vec<&Name> = a.lifecycle.iter().map(|v| &v.name).collect();
@@ -126,8 +138,11 @@ fn clashes(
                     ),
                 )
                 .label(format!("becomes `{ident}`"))
-                .with(first.span, format!("`{}` becomes `{ident}` too", first.name))
-                .help(format!("rename one of them so that they differ by more than case or underscores")),
+                .with(
+                    first.span,
+                    format!("`{}` becomes `{ident}` too", first.name),
+                )
+                .help("rename one of them so that they differ by more than case or underscores"),
             ),
             Some(_) => {}
             None => {
@@ -145,7 +160,10 @@ where
     let mut parent: HashMap<NodeIndex, NodeIndex> = HashMap::new();
     let mut queue = VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
-        let mut next: Vec<NodeIndex> = graph.neighbors(node).filter(|n| nodes.contains(n)).collect();
+        let mut next: Vec<NodeIndex> = graph
+            .neighbors(node)
+            .filter(|n| nodes.contains(n))
+            .collect();
         next.sort();
         for n in next {
             if n == start {
@@ -170,7 +188,9 @@ where
 /// Strongly connected components that contain a cycle, each as one cycle.
 fn cycles<G>(graph: G, self_loop: impl Fn(NodeIndex) -> bool) -> Vec<Vec<NodeIndex>>
 where
-    G: IntoNeighbors<NodeId = NodeIndex> + petgraph::visit::IntoNodeIdentifiers + petgraph::visit::NodeIndexable,
+    G: IntoNeighbors<NodeId = NodeIndex>
+        + petgraph::visit::IntoNodeIdentifiers
+        + petgraph::visit::NodeIndexable,
 {
     let mut out = Vec::new();
     for scc in tarjan_scc(graph) {
@@ -200,7 +220,10 @@ fn types_contain_themselves(model: &Model, graph: &ModelGraph, diags: &mut Diagn
                 _ => None,
             })
             .collect();
-        let names: Vec<&str> = ids.iter().map(|&t| model.type_def(t).name.name.as_str()).collect();
+        let names: Vec<&str> = ids
+            .iter()
+            .map(|&t| model.type_def(t).name.name.as_str())
+            .collect();
         let shown = names
             .iter()
             .chain(names.first())
@@ -211,8 +234,16 @@ fn types_contain_themselves(model: &Model, graph: &ModelGraph, diags: &mut Diagn
         let mut labels: Vec<(Span, String)> = Vec::new();
         for (i, &t) in ids.iter().enumerate() {
             let next = ids[(i + 1) % ids.len()];
-            if let Some(f) = model.type_def(t).fields.iter().find(|f| f.ty == Type::Named(next)) {
-                labels.push((f.ty_span, format!("`{}` holds `{}`", names[i], model.type_def(next).name.name)));
+            if let Some(f) = model
+                .type_def(t)
+                .fields
+                .iter()
+                .find(|f| f.ty == Type::Named(next))
+            {
+                labels.push((
+                    f.ty_span,
+                    format!("`{}` holds `{}`", names[i], model.type_def(next).name.name),
+                ));
             }
         }
         let first = labels
@@ -242,7 +273,11 @@ fn dependencies_are_declared(model: &Model, graph: &ModelGraph, diags: &mut Diag
     };
     let mut allowed: HashMap<ContextId, HashSet<NodeIndex>> = HashMap::new();
     let depends = EdgeFiltered::from_fn(&graph.graph, |e| *e.weight() == Edge::DependsOn);
-    let mut check = |user: ContextId, owner: ContextId, span: Span, what: String, diags: &mut Diagnostics| {
+    let mut check = |user: ContextId,
+                     owner: ContextId,
+                     span: Span,
+                     what: String,
+                     diags: &mut Diagnostics| {
         if user == owner {
             return;
         }
@@ -257,16 +292,23 @@ fn dependencies_are_declared(model: &Model, graph: &ModelGraph, diags: &mut Diag
         if reachable.contains(&graph.context(owner)) {
             return;
         }
-        let (u, o) = (&model.context(user).name.name, &model.context(owner).name.name);
+        let (u, o) = (
+            &model.context(user).name.name,
+            &model.context(owner).name.name,
+        );
         let help = if model.has_context_map {
             format!("if `{u}` really depends on `{o}`, add `{o} -> {u}` to the `contextmap`")
         } else {
             format!("declare how the contexts relate: `contextmap {{ {o} -> {u} }}`")
         };
         let message = if model.has_context_map {
-            format!("context `{u}` uses {what} of `{o}`, but the context map has no path from `{o}` to `{u}`")
+            format!(
+                "context `{u}` uses {what} of `{o}`, but the context map has no path from `{o}` to `{u}`"
+            )
         } else {
-            format!("context `{u}` uses {what} of `{o}`, and the model has no context map to allow it")
+            format!(
+                "context `{u}` uses {what} of `{o}`, and the model has no context map to allow it"
+            )
         };
         diags.push(
             Diagnostic::new(Code::UndeclaredDependency, span, message)
@@ -278,13 +320,25 @@ fn dependencies_are_declared(model: &Model, graph: &ModelGraph, diags: &mut Diag
     for p in &model.policies {
         for e in &p.when {
             let ev = model.event(e.id);
-            check(p.context, ev.context, e.span, format!("event `{}`", ev.name.name), diags);
+            check(
+                p.context,
+                ev.context,
+                e.span,
+                format!("event `{}`", ev.name.name),
+                diags,
+            );
         }
     }
     for r in &model.readmodels {
         for e in &r.from {
             let ev = model.event(e.id);
-            check(r.context, ev.context, e.span, format!("event `{}`", ev.name.name), diags);
+            check(
+                r.context,
+                ev.context,
+                e.span,
+                format!("event `{}`", ev.name.name),
+                diags,
+            );
         }
     }
     for (_, context, fields) in field_lists(model) {
@@ -310,7 +364,10 @@ fn policies_loop(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics) {
     for cycle in cycles(&flow, |_| false) {
         // Read it as the board does: from the event that triggers the first policy.
         let mut cycle = cycle;
-        if let Some(p) = cycle.iter().position(|&n| matches!(graph.node(n), Node::Policy(_))) {
+        if let Some(p) = cycle
+            .iter()
+            .position(|&n| matches!(graph.node(n), Node::Policy(_)))
+        {
             let len = cycle.len();
             cycle.rotate_left((p + len - 1) % len);
         }
@@ -330,15 +387,13 @@ fn policies_loop(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics) {
                 _ => None,
             })
             .collect();
-        let Some(&first) = policies.first() else { continue };
+        let Some(&first) = policies.first() else {
+            continue;
+        };
         let mut d = Diagnostic::new(
             Code::PolicyLoop,
             model.policy(first).name.span,
-            format!(
-                "policies form a loop: {} → {}",
-                steps.join(" → "),
-                steps[0]
-            ),
+            format!("policies form a loop: {} → {}", steps.join(" → "), steps[0]),
         )
         .label("this policy starts the loop again");
         for &p in &policies[1..] {
@@ -399,8 +454,8 @@ fn states_are_reachable(model: &Model, diags: &mut Diagnostics) {
             let before = reached.len();
             for &c in &aggregate.commands {
                 let command = model.command(c);
-                let accepted =
-                    command.requires.is_empty() || command.requires.iter().any(|s| reached.contains(&s.id));
+                let accepted = command.requires.is_empty()
+                    || command.requires.iter().any(|s| reached.contains(&s.id));
                 if !accepted {
                     continue;
                 }
@@ -424,12 +479,21 @@ fn states_are_reachable(model: &Model, diags: &mut Diagnostics) {
             }
             let (message, help) = if !entered_by(index) {
                 (
-                    format!("no event enters state `{}` of `{}`", state.name.name, aggregate.name.name),
-                    format!("add `enters {}` to the event that moves the aggregate there, or remove the state", state.name.name),
+                    format!(
+                        "no event enters state `{}` of `{}`",
+                        state.name.name, aggregate.name.name
+                    ),
+                    format!(
+                        "add `enters {}` to the event that moves the aggregate there, or remove the state",
+                        state.name.name
+                    ),
                 )
             } else if !creates {
                 (
-                    format!("state `{}` of `{}` cannot be reached: every command `requires` a state, so none creates the aggregate", state.name.name, aggregate.name.name),
+                    format!(
+                        "state `{}` of `{}` cannot be reached: every command `requires` a state, so none creates the aggregate",
+                        state.name.name, aggregate.name.name
+                    ),
                     "let the command that creates the aggregate go without `requires`".to_string(),
                 )
             } else {
@@ -466,20 +530,35 @@ fn elements_are_used(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics)
         }
     }
     for (i, a) in model.actors.iter().enumerate() {
-        if graph.graph.neighbors(graph.actor(ActorId(i as u32))).next().is_none() {
+        if graph
+            .graph
+            .neighbors(graph.actor(ActorId(i as u32)))
+            .next()
+            .is_none()
+        {
             unused.push((&a.name, "actor"));
         }
     }
     for (name, kind) in unused {
         let help = if kind == "actor" {
-            format!("name it on the commands it issues (`command Name by {}`), or remove it", name.name)
+            format!(
+                "name it on the commands it issues (`command Name by {}`), or remove it",
+                name.name
+            )
         } else {
-            format!("use it as the type of a field (`field: {}`), or remove it", name.name)
+            format!(
+                "use it as the type of a field (`field: {}`), or remove it",
+                name.name
+            )
         };
         diags.push(
-            Diagnostic::new(Code::UnusedElement, name.span, format!("{kind} `{}` is never used", name.name))
-                .label("unused")
-                .help(help),
+            Diagnostic::new(
+                Code::UnusedElement,
+                name.span,
+                format!("{kind} `{}` is never used", name.name),
+            )
+            .label("unused")
+            .help(help),
         );
     }
 }
@@ -488,7 +567,11 @@ fn names_follow_conventions(model: &Model, diags: &mut Diagnostics) {
     let mut pascal: Vec<(&Name, &str)> = Vec::new();
     pascal.extend(model.contexts.iter().map(|c| (&c.name, "context")));
     for context in model.context_ids() {
-        pascal.extend(element_names(model, context).into_iter().map(|n| (n, "element")));
+        pascal.extend(
+            element_names(model, context)
+                .into_iter()
+                .map(|n| (n, "element")),
+        );
     }
     for e in &model.enums {
         pascal.extend(e.variants.iter().map(|v| (&v.name, "variant")));
@@ -499,9 +582,13 @@ fn names_follow_conventions(model: &Model, diags: &mut Diagnostics) {
     for (name, what) in pascal {
         if !names::is_pascal(&name.name) {
             diags.push(
-                Diagnostic::new(Code::Naming, name.span, format!("{what} name `{}` is not in PascalCase", name.name))
-                    .label("not PascalCase")
-                    .help(format!("write `{}`", names::pascal(&name.name))),
+                Diagnostic::new(
+                    Code::Naming,
+                    name.span,
+                    format!("{what} name `{}` is not in PascalCase", name.name),
+                )
+                .label("not PascalCase")
+                .help(format!("write `{}`", names::pascal(&name.name))),
             );
         }
     }
@@ -522,9 +609,13 @@ fn names_follow_conventions(model: &Model, diags: &mut Diagnostics) {
         for f in fields {
             if !names::is_snake(&f.name.name) {
                 diags.push(
-                    Diagnostic::new(Code::Naming, f.name.span, format!("field `{}` is not in snake_case", f.name.name))
-                        .label("not snake_case")
-                        .help(format!("write `{}`", names::snake(&f.name.name))),
+                    Diagnostic::new(
+                        Code::Naming,
+                        f.name.span,
+                        format!("field `{}` is not in snake_case", f.name.name),
+                    )
+                    .label("not snake_case")
+                    .help(format!("write `{}`", names::snake(&f.name.name))),
                 );
             }
         }
@@ -563,7 +654,12 @@ pub fn routing_fits(model: &Model, backend: crate::wire::Backend, diags: &mut Di
         .policies
         .iter()
         .flat_map(|p| p.when.iter().map(move |e| (p.context, e)))
-        .chain(model.readmodels.iter().flat_map(|r| r.from.iter().map(move |e| (r.context, e))));
+        .chain(
+            model
+                .readmodels
+                .iter()
+                .flat_map(|r| r.from.iter().map(move |e| (r.context, e))),
+        );
     for (consumer, event) in refs {
         let producer = model.event(event.id).context;
         let entry = filters
@@ -575,7 +671,10 @@ pub fn routing_fits(model: &Model, backend: crate::wire::Backend, diags: &mut Di
         if events.len() <= SNS_FILTER_VALUES {
             continue;
         }
-        let (c, p) = (&model.context(consumer).name.name, &model.context(producer).name.name);
+        let (c, p) = (
+            &model.context(consumer).name.name,
+            &model.context(producer).name.name,
+        );
         diags.push(
             Diagnostic::new(
                 Code::RoutingLimit,

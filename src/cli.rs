@@ -150,7 +150,9 @@ fn setup(args: &ModelArgs) -> Result<Setup, String> {
             return Err(format!("config file `{}` does not exist", path.display()));
         }
         Some(path) => Some(path.clone()),
-        None => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| config::discover(&d)),
     };
     let config = config_path.map(|p| config::read(&p)).transpose()?;
     let inputs = if !args.models.is_empty() {
@@ -302,7 +304,11 @@ fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<BackendArg>) 
 /// The namespace of event sources: from the config, else the model's file stem
 /// or directory name.
 fn namespace(setup: &Setup) -> String {
-    if let Some(ns) = setup.config.as_ref().and_then(|f| f.config.namespace.clone()) {
+    if let Some(ns) = setup
+        .config
+        .as_ref()
+        .and_then(|f| f.config.namespace.clone())
+    {
         return ns;
     }
     let first = setup.inputs.first().cloned().unwrap_or_default();
@@ -317,7 +323,12 @@ fn namespace(setup: &Setup) -> String {
         .unwrap_or_else(|| "storm".to_string())
 }
 
-fn generate(model: &ModelArgs, args: &ReportArgs, out: Option<PathBuf>, backend_arg: Option<BackendArg>) -> i32 {
+fn generate(
+    model: &ModelArgs,
+    args: &ReportArgs,
+    out: Option<PathBuf>,
+    backend_arg: Option<BackendArg>,
+) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -334,7 +345,14 @@ fn generate(model: &ModelArgs, args: &ReportArgs, out: Option<PathBuf>, backend_
     let config = setup.config.as_ref().map(|f| &f.config);
     let out = match (out, &setup.config) {
         (Some(out), _) => out,
-        (None, Some(found)) => relative_to(&found.dir, found.config.out.as_deref().unwrap_or(Path::new("generated"))),
+        (None, Some(found)) => relative_to(
+            &found.dir,
+            found
+                .config
+                .out
+                .as_deref()
+                .unwrap_or(Path::new("generated")),
+        ),
         (None, None) => PathBuf::from("generated"),
     };
     let wire = Wire {
@@ -378,7 +396,10 @@ fn generate(model: &ModelArgs, args: &ReportArgs, out: Option<PathBuf>, backend_
 fn write_file(path: &Path, content: &str) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let temp = dir.join(format!(".{name}.storm-tmp"));
     std::fs::write(&temp, content)?;
     std::fs::rename(&temp, path)

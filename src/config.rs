@@ -116,7 +116,7 @@ pub fn read(path: &Path) -> Result<Found, String> {
             config.version
         ));
     }
-    for (code, _) in &config.lints {
+    for code in config.lints.keys() {
         match crate::diagnostic::Code::from_name(code) {
             Some(c) if c.is_lint() => {}
             Some(_) => {

@@ -176,11 +176,9 @@ impl Diagnostics {
 
     /// Sorted by file and position, so that output is stable whatever order checks ran in.
     pub fn sort(&mut self) {
-        self.list.sort_by(|a, b| {
-            (a.span(), a.code, &a.message).cmp(&(b.span(), b.code, &b.message))
-        });
-        self.list.dedup_by(|a, b| {
-            a.code == b.code && a.span() == b.span() && a.message == b.message
-        });
+        self.list
+            .sort_by(|a, b| (a.span(), a.code, &a.message).cmp(&(b.span(), b.code, &b.message)));
+        self.list
+            .dedup_by(|a, b| a.code == b.code && a.span() == b.span() && a.message == b.message);
     }
 }

@@ -86,31 +86,37 @@ impl ModelGraph {
         for (i, command) in model.commands.iter().enumerate() {
             let node = self.commands[i];
             for e in &command.emits {
-                self.graph.add_edge(node, self.events[e.id.index()], Edge::Emits);
+                self.graph
+                    .add_edge(node, self.events[e.id.index()], Edge::Emits);
             }
             if let Some(actor) = command.by {
-                self.graph.add_edge(self.actors[actor.id.index()], node, Edge::Issues);
+                self.graph
+                    .add_edge(self.actors[actor.id.index()], node, Edge::Issues);
             }
             self.uses(node, &command.fields);
         }
         for (i, external) in model.externals.iter().enumerate() {
             for e in &external.emits {
-                self.graph.add_edge(self.externals[i], self.events[e.id.index()], Edge::Emits);
+                self.graph
+                    .add_edge(self.externals[i], self.events[e.id.index()], Edge::Emits);
             }
         }
         for (i, policy) in model.policies.iter().enumerate() {
             let node = self.policies[i];
             for e in &policy.when {
-                self.graph.add_edge(self.events[e.id.index()], node, Edge::Triggers);
+                self.graph
+                    .add_edge(self.events[e.id.index()], node, Edge::Triggers);
             }
             if let Some(c) = policy.then {
-                self.graph.add_edge(node, self.commands[c.id.index()], Edge::Issues);
+                self.graph
+                    .add_edge(node, self.commands[c.id.index()], Edge::Issues);
             }
         }
         for (i, readmodel) in model.readmodels.iter().enumerate() {
             let node = self.readmodels[i];
             for e in &readmodel.from {
-                self.graph.add_edge(self.events[e.id.index()], node, Edge::Feeds);
+                self.graph
+                    .add_edge(self.events[e.id.index()], node, Edge::Feeds);
             }
             self.uses(node, &readmodel.fields);
         }

@@ -1,7 +1,7 @@
 //! Finding and reading the files of a model.
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::source::{Span, Sources};
+use crate::source::{Sources, Span};
 use std::path::{Path, PathBuf};
 
 /// Reads every model file the inputs name: files as given, directories for every
@@ -10,13 +10,35 @@ pub fn load(inputs: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) 
     let mut files: Vec<PathBuf> = Vec::new();
     for input in inputs {
         match std::fs::metadata(input) {
-            Err(e) => io_error(sources, diags, input, format!("cannot read `{}`: {}", input.display(), reason(&e)), "check the path; a model is a `.storm` file or a directory of them"),
+            Err(e) => io_error(
+                sources,
+                diags,
+                input,
+                format!("cannot read `{}`: {}", input.display(), reason(&e)),
+                "check the path; a model is a `.storm` file or a directory of them",
+            ),
             Ok(meta) if meta.is_dir() => {
                 let before = files.len();
                 if let Err(e) = walk(input, &mut files) {
-                    io_error(sources, diags, input, format!("cannot read directory `{}`: {}", input.display(), reason(&e)), "check the directory's permissions");
+                    io_error(
+                        sources,
+                        diags,
+                        input,
+                        format!(
+                            "cannot read directory `{}`: {}",
+                            input.display(),
+                            reason(&e)
+                        ),
+                        "check the directory's permissions",
+                    );
                 } else if files.len() == before {
-                    io_error(sources, diags, input, format!("directory `{}` contains no `.storm` files", input.display()), "point storm at a directory with model files, or at a `.storm` file");
+                    io_error(
+                        sources,
+                        diags,
+                        input,
+                        format!("directory `{}` contains no `.storm` files", input.display()),
+                        "point storm at a directory with model files, or at a `.storm` file",
+                    );
                 }
             }
             Ok(_) => files.push(input.clone()),
@@ -26,7 +48,13 @@ pub fn load(inputs: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) 
     files.dedup();
     for path in files {
         match std::fs::read(&path) {
-            Err(e) => io_error(sources, diags, &path, format!("cannot read `{}`: {}", path.display(), reason(&e)), "check the file's permissions"),
+            Err(e) => io_error(
+                sources,
+                diags,
+                &path,
+                format!("cannot read `{}`: {}", path.display(), reason(&e)),
+                "check the file's permissions",
+            ),
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => {
                     sources.add(path, text);
@@ -41,9 +69,13 @@ pub fn load(inputs: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) 
                         .unwrap_or(text.len());
                     let file = sources.add(path.clone(), text);
                     diags.push(
-                        Diagnostic::new(Code::Io, Span::new(file, valid, valid), format!("`{}` is not valid UTF-8", path.display()))
-                            .label("invalid byte here")
-                            .help("save the model as UTF-8"),
+                        Diagnostic::new(
+                            Code::Io,
+                            Span::new(file, valid, valid),
+                            format!("`{}` is not valid UTF-8", path.display()),
+                        )
+                        .label("invalid byte here")
+                        .help("save the model as UTF-8"),
                     );
                 }
             },
@@ -79,7 +111,13 @@ fn reason(e: &std::io::Error) -> String {
     }
 }
 
-fn io_error(sources: &mut Sources, diags: &mut Diagnostics, path: &Path, message: String, help: &str) {
+fn io_error(
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+    path: &Path,
+    message: String,
+    help: &str,
+) {
     let file = sources.add(path.to_path_buf(), String::new());
     diags.push(
         Diagnostic::new(Code::Io, Span::new(file, 0, 0), message)

@@ -326,7 +326,11 @@ impl Model {
     /// `Context.Event`, the way the model names an event from anywhere.
     pub fn event_path(&self, id: EventId) -> String {
         let event = self.event(id);
-        format!("{}.{}", self.context(event.context).name.name, event.name.name)
+        format!(
+            "{}.{}",
+            self.context(event.context).name.name,
+            event.name.name
+        )
     }
 
     /// The name of a type as the model writes it, qualified when it lives in

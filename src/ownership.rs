@@ -85,7 +85,10 @@ pub fn state(path: &Path, content: &str) -> State {
             };
             (line, format!("{{\n{rest}"))
         }
-        Syntax::Html => match first.strip_prefix("<!-- ").and_then(|s| s.strip_suffix(" -->")) {
+        Syntax::Html => match first
+            .strip_prefix("<!-- ")
+            .and_then(|s| s.strip_suffix(" -->"))
+        {
             Some(line) => (line, rest.to_string()),
             None => return State::Foreign,
         },

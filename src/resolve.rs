@@ -136,7 +136,10 @@ fn variant(v: &ast::Variant) -> Variant {
 }
 
 impl<'d> Resolver<'d> {
-    fn declare_contexts<'a>(&mut self, files: &'a [ast::File]) -> Vec<(ContextId, &'a ast::Context)> {
+    fn declare_contexts<'a>(
+        &mut self,
+        files: &'a [ast::File],
+    ) -> Vec<(ContextId, &'a ast::Context)> {
         let mut out = Vec::new();
         for context in files.iter().flat_map(|f| &f.contexts) {
             if let Some(&first) = self.contexts.get(&context.name.name) {
@@ -149,7 +152,9 @@ impl<'d> Resolver<'d> {
                     )
                     .label("second definition")
                     .with(first, "first defined here")
-                    .help("a context lives in exactly one block; merge the two blocks or rename one"),
+                    .help(
+                        "a context lives in exactly one block; merge the two blocks or rename one",
+                    ),
                 );
                 continue;
             }
@@ -296,9 +301,9 @@ impl<'d> Resolver<'d> {
                     self.declare(context, &m.name, Element::ReadModel(id));
                     pending.push(Pending::ReadModel(id, m));
                 }
-                ast::Item::Hotspot(h) => {
-                    self.model.contexts[context.index()].hotspots.push(hotspot(h))
-                }
+                ast::Item::Hotspot(h) => self.model.contexts[context.index()]
+                    .hotspots
+                    .push(hotspot(h)),
             }
         }
     }
@@ -330,7 +335,9 @@ impl<'d> Resolver<'d> {
                     )
                     .label("second definition")
                     .with(first, "first defined here")
-                    .help(format!("{what} names are unique within their block; remove or rename one")),
+                    .help(format!(
+                        "{what} names are unique within their block; remove or rename one"
+                    )),
                 );
             } else {
                 seen.insert(&name.name, name.span);
@@ -446,7 +453,9 @@ impl<'d> Resolver<'d> {
                 let context = self.model.external(id).context;
                 let mut emits = vec![];
                 for q in &e.emits {
-                    let Some(event) = self.event(context, q) else { continue };
+                    let Some(event) = self.event(context, q) else {
+                        continue;
+                    };
                     let ev = self.model.event(event);
                     if ev.owner != EventOwner::Context || ev.context != context {
                         let owner = self.owner_words(event);
@@ -465,7 +474,10 @@ impl<'d> Resolver<'d> {
                         );
                         continue;
                     }
-                    emits.push(Ref { id: event, span: q.span });
+                    emits.push(Ref {
+                        id: event,
+                        span: q.span,
+                    });
                 }
                 self.model.externals[id.index()].emits = emits;
             }
@@ -516,9 +528,12 @@ impl<'d> Resolver<'d> {
                 };
                 let fields = self.fields(context, &e.fields, &e.name.name);
                 let enters = match (owner, &e.enters) {
-                    (EventOwner::Aggregate(agg), Some(state)) => self
-                        .state(agg, state)
-                        .map(|index| Ref { id: index, span: state.span }),
+                    (EventOwner::Aggregate(agg), Some(state)) => {
+                        self.state(agg, state).map(|index| Ref {
+                            id: index,
+                            span: state.span,
+                        })
+                    }
                     (EventOwner::Context, Some(state)) => {
                         self.diags.push(
                             Diagnostic::new(
@@ -545,7 +560,12 @@ impl<'d> Resolver<'d> {
                 let when = p
                     .when
                     .iter()
-                    .filter_map(|q| self.event(context, q).map(|e| Ref { id: e, span: q.span }))
+                    .filter_map(|q| {
+                        self.event(context, q).map(|e| Ref {
+                            id: e,
+                            span: q.span,
+                        })
+                    })
                     .collect();
                 let then = self.policy_command(context, p);
                 let policy = &mut self.model.policies[id.index()];
@@ -557,7 +577,12 @@ impl<'d> Resolver<'d> {
                 let from = m
                     .from
                     .iter()
-                    .filter_map(|q| self.event(context, q).map(|e| Ref { id: e, span: q.span }))
+                    .filter_map(|q| {
+                        self.event(context, q).map(|e| Ref {
+                            id: e,
+                            span: q.span,
+                        })
+                    })
                     .collect();
                 let fields = self.fields(context, &m.fields, &m.name.name);
                 let readmodel = &mut self.model.readmodels[id.index()];
@@ -572,19 +597,31 @@ impl<'d> Resolver<'d> {
             let command = self.model.command(id);
             (command.context, command.aggregate)
         };
-        let by = c.by.as_ref().and_then(|q| match self.lookup(context, q, &[Kind::Actor]) {
-            Some(Element::Actor(actor)) => Some(Ref { id: actor, span: q.span }),
-            _ => None,
-        });
+        let by =
+            c.by.as_ref()
+                .and_then(|q| match self.lookup(context, q, &[Kind::Actor]) {
+                    Some(Element::Actor(actor)) => Some(Ref {
+                        id: actor,
+                        span: q.span,
+                    }),
+                    _ => None,
+                });
         let requires = c
             .requires
             .iter()
-            .filter_map(|s| self.state(aggregate, s).map(|index| Ref { id: index, span: s.span }))
+            .filter_map(|s| {
+                self.state(aggregate, s).map(|index| Ref {
+                    id: index,
+                    span: s.span,
+                })
+            })
             .collect();
         let fields = self.fields(context, &c.fields, &c.name.name);
         let mut emits = vec![];
         for q in &c.emits {
-            let Some(event) = self.event(context, q) else { continue };
+            let Some(event) = self.event(context, q) else {
+                continue;
+            };
             if self.model.event(event).owner != EventOwner::Aggregate(aggregate) {
                 let owner = self.owner_words(event);
                 let agg_name = &self.model.aggregate(aggregate).name.name;
@@ -602,7 +639,10 @@ impl<'d> Resolver<'d> {
                 );
                 continue;
             }
-            emits.push(Ref { id: event, span: q.span });
+            emits.push(Ref {
+                id: event,
+                span: q.span,
+            });
         }
         if c.emits.is_empty() {
             self.diags.push(
@@ -683,7 +723,10 @@ impl<'d> Resolver<'d> {
             return None;
         }
         match self.lookup(context, q, &[Kind::Command]) {
-            Some(Element::Command(command)) => Some(Ref { id: command, span: q.span }),
+            Some(Element::Command(command)) => Some(Ref {
+                id: command,
+                span: q.span,
+            }),
             _ => None,
         }
     }
@@ -703,7 +746,10 @@ impl<'d> Resolver<'d> {
                 Diagnostic::new(
                     Code::UnknownState,
                     state.span,
-                    format!("aggregate `{name}` has no lifecycle, so it has no state `{}`", state.name),
+                    format!(
+                        "aggregate `{name}` has no lifecycle, so it has no state `{}`",
+                        state.name
+                    ),
                 )
                 .label("no such state")
                 .with(agg.name.span, "aggregate declared here")
@@ -753,14 +799,10 @@ impl<'d> Resolver<'d> {
     fn ty(&mut self, context: ContextId, ty: &ast::TypeExpr) -> Type {
         match &ty.kind {
             ast::TypeExprKind::List(inner) => Type::List(Box::new(self.ty(context, inner))),
-            ast::TypeExprKind::Optional(inner) => {
-                Type::Optional(Box::new(self.ty(context, inner)))
-            }
+            ast::TypeExprKind::Optional(inner) => Type::Optional(Box::new(self.ty(context, inner))),
             ast::TypeExprKind::Named(q) => {
-                if q.context.is_none() {
-                    if let Some(builtin) = Builtin::from_name(&q.name.name) {
-                        return Type::Builtin(builtin);
-                    }
+                if let (None, Some(builtin)) = (&q.context, Builtin::from_name(&q.name.name)) {
+                    return Type::Builtin(builtin);
                 }
                 match self.lookup(context, q, &[Kind::Type, Kind::Enum]) {
                     Some(Element::Type(t)) => Type::Named(t),
@@ -822,9 +864,13 @@ impl<'d> Resolver<'d> {
             None => {
                 let noun = &wanted[wanted.find(' ').map_or(0, |i| i + 1)..];
                 self.diags.push(
-                    Diagnostic::new(Code::UnknownReference, q.span, format!("unknown {noun} `{q}`"))
-                        .label(format!("no {noun} has this name"))
-                        .help(self.candidates_help(target, q, want)),
+                    Diagnostic::new(
+                        Code::UnknownReference,
+                        q.span,
+                        format!("unknown {noun} `{q}`"),
+                    )
+                    .label(format!("no {noun} has this name"))
+                    .help(self.candidates_help(target, q, want)),
                 );
                 None
             }
@@ -876,10 +922,16 @@ impl<'d> Resolver<'d> {
             Kind::Actor => "actors".to_string(),
             Kind::Command => "commands".to_string(),
             Kind::Event => "events".to_string(),
-            other => format!("{}s", &other.article()[other.article().find(' ').map_or(0, |i| i + 1)..]),
+            other => format!(
+                "{}s",
+                &other.article()[other.article().find(' ').map_or(0, |i| i + 1)..]
+            ),
         };
         if names.is_empty() || want[0] == Kind::Type {
-            format!("declare {wanted} named `{}` in context `{context}`", q.name.name)
+            format!(
+                "declare {wanted} named `{}` in context `{context}`",
+                q.name.name
+            )
         } else {
             format!("the {plural} of context `{context}` are {}", list(&names))
         }
@@ -892,11 +944,20 @@ impl<'d> Resolver<'d> {
             self.diags.push(
                 Diagnostic::new(
                     Code::DuplicateName,
-                    Span { end: extra.span.start + 10, ..extra.span },
+                    Span {
+                        end: extra.span.start + 10,
+                        ..extra.span
+                    },
                     "the model has more than one `contextmap`",
                 )
                 .label("second context map")
-                .with(Span { end: maps[0].span.start + 10, ..maps[0].span }, "first one here")
+                .with(
+                    Span {
+                        end: maps[0].span.start + 10,
+                        ..maps[0].span
+                    },
+                    "first one here",
+                )
                 .help("a model has at most one `contextmap`; move these relations into the first"),
             );
         }
@@ -917,9 +978,15 @@ impl<'d> Resolver<'d> {
                 let arrow = if relation.mutual { "<->" } else { "->" };
                 let help = if others.contains(&p.name.as_str()) {
                     if relation.mutual {
-                        format!("`{}` describes a one-way relation: write `{} -> {}`", p.name, relation.left.name, relation.right.name)
+                        format!(
+                            "`{}` describes a one-way relation: write `{} -> {}`",
+                            p.name, relation.left.name, relation.right.name
+                        )
                     } else {
-                        format!("`{}` describes a two-way relation: write `{} <-> {}`", p.name, relation.left.name, relation.right.name)
+                        format!(
+                            "`{}` describes a two-way relation: write `{} <-> {}`",
+                            p.name, relation.left.name, relation.right.name
+                        )
                     }
                 } else {
                     match closest(&p.name, fits.iter().copied()) {

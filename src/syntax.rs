@@ -130,7 +130,11 @@ impl<'t> Parse<'t> {
         let text = pair.as_str();
         let part = |start: usize, end: usize| Ident {
             name: text[start..end].to_string(),
-            span: Span::new(self.file, span.start as usize + start, span.start as usize + end),
+            span: Span::new(
+                self.file,
+                span.start as usize + start,
+                span.start as usize + end,
+            ),
         };
         match text.find('.') {
             Some(dot) => QName {
@@ -172,8 +176,7 @@ impl<'t> Parse<'t> {
                 Rule::docs => doc = self.docs(child),
                 Rule::context_name => name = Some(self.ident(child, offset)),
                 Rule::bad_item => {
-                    if let Some(Recovered::Item(item)) =
-                        self.recover(&child, Level::Context, diags)
+                    if let Some(Recovered::Item(item)) = self.recover(&child, Level::Context, diags)
                     {
                         items.push(item);
                     }
@@ -276,7 +279,11 @@ impl<'t> Parse<'t> {
         (doc, inner)
     }
 
-    fn next_of<'p>(&self, rest: &mut impl Iterator<Item = Pair<'p, Rule>>, rule: Rule) -> Pair<'p, Rule> {
+    fn next_of<'p>(
+        &self,
+        rest: &mut impl Iterator<Item = Pair<'p, Rule>>,
+        rule: Rule,
+    ) -> Pair<'p, Rule> {
         rest.find(|p| p.as_rule() == rule)
             .unwrap_or_else(|| panic!("grammar: expected {rule:?}"))
     }
@@ -404,7 +411,12 @@ impl<'t> Parse<'t> {
                 let (doc, mut rest) = self.split_docs(pair);
                 let name = self.ident(self.next_of(&mut rest, Rule::field_name), offset);
                 let ty = self.type_expr(self.next_of(&mut rest, Rule::type_expr), offset);
-                Recovered::Id(IdDecl { doc, name, ty, span })
+                Recovered::Id(IdDecl {
+                    doc,
+                    name,
+                    ty,
+                    span,
+                })
             }
             Rule::lifecycle => {
                 let (_, rest) = self.split_docs(pair);
@@ -555,7 +567,12 @@ impl<'t> Parse<'t> {
 
     /// Re-parses what a catch-all rule swallowed with the rule of the item it looks
     /// like, reports why it does not parse, and returns it if it does after all.
-    fn recover(&self, pair: &Pair<'_, Rule>, level: Level, diags: &mut Diagnostics) -> Option<Recovered> {
+    fn recover(
+        &self,
+        pair: &Pair<'_, Rule>,
+        level: Level,
+        diags: &mut Diagnostics,
+    ) -> Option<Recovered> {
         let chunk = pair.as_str();
         let offset = pair.as_span().start();
         let keyword = leading_word(chunk);
@@ -600,8 +617,10 @@ impl<'t> Parse<'t> {
     }
 
     fn misplaced(&self, chunk: &str, offset: usize, level: Level, keyword: &str) -> Diagnostic {
-        let start = offset + (chunk.len() - chunk.trim_start_matches(|c: char| c.is_whitespace()).len());
-        let (start, found) = if let Some(pos) = chunk.find(keyword).filter(|_| !keyword.is_empty()) {
+        let start =
+            offset + (chunk.len() - chunk.trim_start_matches(|c: char| c.is_whitespace()).len());
+        let (start, found) = if let Some(pos) = chunk.find(keyword).filter(|_| !keyword.is_empty())
+        {
             (offset + pos, format!("`{keyword}`"))
         } else {
             (start, describe_found(self.text, start))
@@ -724,10 +743,8 @@ fn found_len(text: &str, pos: usize) -> usize {
 fn expected_words(rules: &[Rule]) -> String {
     let mut words: Vec<&str> = Vec::new();
     for rule in rules {
-        if let Some(w) = rule_words(*rule) {
-            if !words.contains(&w) {
-                words.push(w);
-            }
+        if let Some(w) = rule_words(*rule).filter(|w| !words.contains(w)) {
+            words.push(w);
         }
     }
     if words.is_empty() && rules.contains(&Rule::EOI) {
@@ -813,7 +830,8 @@ fn help_for(expected: &str) -> String {
     if expected.contains("a type") {
         "a type is a built-in (`String`, `Int`, `Float`, `Bool`, `Decimal`, `Uuid`, `Timestamp`, `Date`), a `type` or `enum` by name (`Context.Name` for another context's), `[T]` for a list or `T?` for an optional".to_string()
     } else if expected.contains("an event name") {
-        "name one or more events, separated by commas: `emits OrderPlaced, OrderRejected`".to_string()
+        "name one or more events, separated by commas: `emits OrderPlaced, OrderRejected`"
+            .to_string()
     } else if expected.contains("`}`") {
         "every `{` needs its `}`; check that the block above is closed".to_string()
     } else if expected.contains("a field name") {
@@ -821,9 +839,11 @@ fn help_for(expected: &str) -> String {
     } else if expected.contains("closing `\"`") {
         "close the string with `\"` on the same line".to_string()
     } else if expected.contains("`context`") {
-        "a model file holds `context Name { ... }` blocks and at most one `contextmap { ... }`".to_string()
+        "a model file holds `context Name { ... }` blocks and at most one `contextmap { ... }`"
+            .to_string()
     } else {
-        "see the language reference (`storm explain syntax`) for the form of each element".to_string()
+        "see the language reference (`storm explain syntax`) for the form of each element"
+            .to_string()
     }
 }
 

@@ -32,7 +32,11 @@ pub struct Wire {
 impl Wire {
     /// `<namespace>.<context-kebab>`, the `source` of every event of a context.
     pub fn source(&self, model: &Model, context: ContextId) -> String {
-        format!("{}.{}", self.namespace, kebab(&model.context(context).name.name))
+        format!(
+            "{}.{}",
+            self.namespace,
+            kebab(&model.context(context).name.name)
+        )
     }
 
     /// The event's declared name: EventBridge `detail-type`, CloudEvents `type`.

@@ -38,7 +38,9 @@ fn every_code_has_a_fixture_and_an_explanation() {
         .collect();
     for code in Code::ALL {
         assert!(
-            names.iter().any(|n| n.starts_with(&format!("{code}--")) && !n.contains("--ok-")),
+            names
+                .iter()
+                .any(|n| n.starts_with(&format!("{code}--")) && !n.contains("--ok-")),
             "no fixture produces `{code}`"
         );
         let explanation = code.explanation();
@@ -46,6 +48,9 @@ fn every_code_has_a_fixture_and_an_explanation() {
             explanation.starts_with(&format!("{code} (")),
             "explanation of `{code}` must start with its code"
         );
-        assert!(explanation.contains("Example"), "explanation of `{code}` has no example");
+        assert!(
+            explanation.contains("Example"),
+            "explanation of `{code}` has no example"
+        );
     }
 }
