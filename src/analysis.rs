@@ -43,8 +43,17 @@ pub fn analyze_texts(files: Vec<(PathBuf, String)>, backend: Backend) -> Analysi
 }
 
 fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Backend) -> Analysis {
+    // A file that could not be read properly (not UTF-8) is not parsed: its
+    // syntax errors would be about bytes that are not there.
+    let unreadable: Vec<_> = diagnostics
+        .list
+        .iter()
+        .filter(|d| d.code == Code::Io)
+        .map(|d| d.span().file)
+        .collect();
     let files: Vec<_> = sources
         .iter()
+        .filter(|(id, _)| !unreadable.contains(id))
         .map(|(id, file)| syntax::parse(id, &file.text, &mut diagnostics))
         .collect();
     let mut model = Model::default();

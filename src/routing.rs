@@ -1,9 +1,93 @@
-//! Placeholder while the target is being built: it renders no file yet.
+//! The `routing/` target: the model's subscriptions as the chosen backend's
+//! resources (outputs.md, "routing/ — the backend"). Only `wire.backend` is
+//! rendered.
+//!
+//! Output is YAML serialised with serde_yaml from `serde_json::Value` trees built
+//! here: CloudFormation and Kubernetes manifests are data, every value in them is
+//! derived from the model, and a template would only restate the tree. Maps are
+//! sorted (serde_json without `preserve_order`), so the bytes are deterministic.
 
-use crate::generate::Rendered;
-use crate::model::Model;
-use crate::wire::Wire;
+mod cloudformation;
+mod event_schema;
+mod kafka;
 
-pub fn render(_model: &Model, _wire: &Wire) -> Rendered {
-    Vec::new()
+use crate::generate::{Owner, Rendered};
+use crate::model::{ContextId, EventId, Model};
+use crate::wire::{Backend, Wire};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+pub use event_schema::event_schema;
+
+pub fn render(model: &Model, wire: &Wire) -> Rendered {
+    let routes = Routes::of(model);
+    let files: Vec<(String, String)> = match wire.backend {
+        Backend::Eventbridge => vec![(
+            "routing/eventbridge/template.yaml".to_string(),
+            cloudformation::eventbridge(model, wire, &routes),
+        )],
+        Backend::SnsSqs => vec![(
+            "routing/sns-sqs/template.yaml".to_string(),
+            cloudformation::sns_sqs(model, wire, &routes),
+        )],
+        Backend::Kafka => kafka::render(model, wire, &routes),
+    };
+    files
+        .into_iter()
+        .map(|(path, body)| (PathBuf::from(path), body, Owner::Storm))
+        .collect()
+}
+
+/// Who receives what: for each consuming context, for each producing context, the
+/// event types it takes, each once however many handlers name it.
+pub struct Routes {
+    /// consumer → producer → events (in model order, without repeats).
+    pub consumers: BTreeMap<ContextId, BTreeMap<ContextId, Vec<EventId>>>,
+}
+
+impl Routes {
+    pub fn of(model: &Model) -> Routes {
+        let mut sets: BTreeMap<ContextId, BTreeMap<ContextId, BTreeSet<EventId>>> =
+            BTreeMap::new();
+        for sub in model.subscriptions() {
+            let producer = model.event(sub.event).context;
+            sets.entry(sub.context)
+                .or_default()
+                .entry(producer)
+                .or_default()
+                .insert(sub.event);
+        }
+        let consumers = sets
+            .into_iter()
+            .map(|(c, by)| {
+                let by = by
+                    .into_iter()
+                    .map(|(p, events)| (p, events.into_iter().collect()))
+                    .collect();
+                (c, by)
+            })
+            .collect();
+        Routes { consumers }
+    }
+}
+
+/// Contexts that publish: they declare at least one event.
+pub fn publishers(model: &Model) -> Vec<ContextId> {
+    model
+        .context_ids()
+        .filter(|&c| model.events.iter().any(|e| e.context == c))
+        .collect()
+}
+
+/// Contexts that have aggregates, and so an event store.
+pub fn stores(model: &Model) -> Vec<ContextId> {
+    model
+        .context_ids()
+        .filter(|&c| !model.context(c).aggregates.is_empty())
+        .collect()
+}
+
+/// A YAML document from a JSON-like tree.
+fn yaml(value: &serde_json::Value) -> String {
+    serde_yaml::to_string(value).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
 }
