@@ -52,6 +52,31 @@ enum Command {
         /// Message backend the routing is generated for [default: eventbridge]
         #[arg(long, value_enum)]
         backend: Option<BackendArg>,
+        /// Write nothing; exit 1 with a diff when the files on disk differ from
+        /// what the model produces (the CI drift check).
+        #[arg(long)]
+        check: bool,
+        /// Overwrite (or remove) generated files that were edited by hand.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check and generate, then again on every change to the model or config.
+    Watch {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        report: ReportArgs,
+        /// Directory for everything storm generates [default: generated]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Message backend the routing is generated for [default: eventbridge]
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
+    },
+    /// Start a new project: a storm.yaml and a small example model.
+    Init {
+        /// Where to start it [default: the current directory]
+        dir: Option<PathBuf>,
     },
     /// Print the board as a diagram on standard output.
     Diagram {
@@ -123,7 +148,16 @@ pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
             report,
             out,
             backend,
-        } => generate(&model, &report, out, backend),
+            check,
+            force,
+        } => generate(&model, &report, out, backend, Mode { check, force }),
+        Command::Watch {
+            model,
+            report,
+            out,
+            backend,
+        } => watch(&model, &report, out, backend),
+        Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
         Command::Diagram {
             model,
             format,
@@ -144,54 +178,77 @@ struct Setup {
     config: Option<Found>,
 }
 
-fn setup(args: &ModelArgs) -> Result<Setup, String> {
+/// Why a command could not start: a message, or a config with diagnostics.
+enum SetupError {
+    Message(String),
+    Config(config::ConfigError),
+}
+
+impl SetupError {
+    /// Prints it; the exit code is always [`USAGE`].
+    fn report(self) -> i32 {
+        match self {
+            SetupError::Message(m) => fail(m),
+            SetupError::Config(e) => {
+                let style = style();
+                for d in &e.diagnostics {
+                    eprint!("{}", render::human(&e.sources, d, style));
+                }
+                eprintln!("error: the config cannot be used; nothing was done");
+                USAGE
+            }
+        }
+    }
+}
+
+fn setup(args: &ModelArgs) -> Result<Setup, SetupError> {
     let config_path = match &args.config {
         Some(path) if !path.is_file() => {
-            return Err(format!("config file `{}` does not exist", path.display()));
+            return Err(SetupError::Message(format!(
+                "config file `{}` does not exist",
+                path.display()
+            )));
         }
         Some(path) => Some(path.clone()),
-        None => std::env::current_dir()
-            .ok()
-            .and_then(|d| config::discover(&d)),
+        None => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
     };
-    let config = config_path.map(|p| config::read(&p)).transpose()?;
+    let config = config_path
+        .map(|p| config::read(&p))
+        .transpose()
+        .map_err(SetupError::Config)?;
     let inputs = if !args.models.is_empty() {
         args.models.clone()
     } else {
         match &config {
-            Some(found) if !found.config.model.is_empty() => found
-                .config
-                .model
-                .iter()
-                .map(|m| relative_to(&found.dir, m))
-                .collect(),
+            Some(found) if !found.models.is_empty() => {
+                found.models.iter().map(|m| shorten(m)).collect()
+            }
             Some(found) => {
-                return Err(format!(
+                return Err(SetupError::Message(format!(
                     "`{}` has no `model` entry, and no MODEL was given",
                     found.path.display()
-                ));
+                )));
             }
             None => {
-                return Err(format!(
-                    "no MODEL given and no `{}` here or in a parent directory; try `storm check model.storm`",
+                return Err(SetupError::Message(format!(
+                    "no MODEL given and no `{}` here or in a parent directory; try `storm check model.storm` or `storm init`",
                     config::FILE_NAME
-                ));
+                )));
             }
         }
     };
     Ok(Setup { inputs, config })
 }
 
-/// A config path, made relative to the current directory where it can be, so
-/// that diagnostics show short paths.
-fn relative_to(dir: &Path, path: &Path) -> PathBuf {
-    let joined = dir.join(path);
+/// A path relative to the current directory where it can be, so that
+/// diagnostics show short paths.
+fn shorten(path: &Path) -> PathBuf {
     match std::env::current_dir() {
-        Ok(cwd) => joined
+        Ok(cwd) => path
             .strip_prefix(&cwd)
             .map(Path::to_path_buf)
-            .unwrap_or(joined),
-        Err(_) => joined,
+            .unwrap_or_else(|_| path.to_path_buf()),
+        Err(_) => path.to_path_buf(),
     }
 }
 
@@ -284,7 +341,7 @@ fn summary(errors: usize, warnings: usize, deny_warnings: bool) -> String {
 fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<BackendArg>) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return e.report(),
     };
     let analysis = analyze_with_lints(&setup, backend(&setup, backend_arg));
     let code = report(&analysis, args);
@@ -323,92 +380,261 @@ fn namespace(setup: &Setup) -> String {
         .unwrap_or_else(|| "storm".to_string())
 }
 
+/// How `generate` treats the disk.
+#[derive(Clone, Copy)]
+struct Mode {
+    check: bool,
+    force: bool,
+}
+
 fn generate(
     model: &ModelArgs,
     args: &ReportArgs,
     out: Option<PathBuf>,
     backend_arg: Option<BackendArg>,
+    mode: Mode,
 ) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return e.report(),
     };
+    let out = out_dir(&setup, out);
     let backend = backend(&setup, backend_arg);
-    let analysis = analyze_with_lints(&setup, backend);
+    run_generate(&setup, args, &out, backend, mode, None).0
+}
+
+fn watch(model: &ModelArgs, args: &ReportArgs, out_arg: Option<PathBuf>, backend_arg: Option<BackendArg>) -> i32 {
+    let mut setup = match setup(model) {
+        Ok(s) => s,
+        Err(e) => return e.report(),
+    };
+    let mode = Mode {
+        check: false,
+        force: false,
+    };
+    loop {
+        let out = out_dir(&setup, out_arg.clone());
+        let backend = backend(&setup, backend_arg);
+        let targets = crate::watch::Targets {
+            models: setup.inputs.iter().map(|p| crate::watch::absolute(p)).collect(),
+            config: setup.config.as_ref().map(|f| crate::watch::absolute(&f.path)),
+            out: crate::watch::absolute(&out),
+        };
+        let changes = match crate::watch::Changes::new(targets.clone()) {
+            Ok(c) => c,
+            Err(e) => return fail(format!("cannot watch the model: {e}")),
+        };
+        run_generate(&setup, args, &out, backend, mode, Some(std::time::Instant::now()));
+        eprintln!("watching {} for changes (Ctrl-C to stop)", describe(&setup.inputs));
+        // Regenerate on every change until the config changes what is watched.
+        loop {
+            let Some(changed) = changes.next() else {
+                return OK;
+            };
+            let started = std::time::Instant::now();
+            let shown: Vec<String> = changed.iter().map(|p| render::display_path(&shorten(p))).collect();
+            eprintln!("\nchanged: {}", shown.join(", "));
+            let config_changed = targets.config.as_ref().is_some_and(|c| changed.contains(c));
+            if config_changed {
+                match self::setup(model) {
+                    Ok(s) => setup = s,
+                    Err(e) => {
+                        // A broken config keeps the last good setup and output.
+                        e.report();
+                        continue;
+                    }
+                }
+                let out_now = out_dir(&setup, out_arg.clone());
+                let watched: Vec<PathBuf> = setup.inputs.iter().map(|p| crate::watch::absolute(p)).collect();
+                if watched != targets.models || crate::watch::absolute(&out_now) != targets.out {
+                    break;
+                }
+            }
+            let backend = self::backend(&setup, backend_arg);
+            run_generate(&setup, args, &out, backend, mode, Some(started));
+        }
+    }
+}
+
+fn describe(inputs: &[PathBuf]) -> String {
+    inputs
+        .iter()
+        .map(|p| format!("`{}`", render::display_path(p)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn init(dir: &Path) -> i32 {
+    let files = crate::init::files(&crate::watch::absolute(dir));
+    for (name, _) in &files {
+        let path = dir.join(name);
+        if path.exists() {
+            return fail(format!(
+                "`{}` already exists; storm init starts new projects only",
+                path.display()
+            ));
+        }
+    }
+    for (name, content) in &files {
+        let path = dir.join(name);
+        if let Err(e) = crate::writer::write_atomic(&path, content) {
+            return fail(format!("cannot write `{}`: {e}", path.display()));
+        }
+        println!("created {}", render::display_path(&path));
+    }
+    let cd = if dir == Path::new(".") {
+        String::new()
+    } else {
+        format!("cd {} && ", dir.display())
+    };
+    println!("next: `{cd}storm check` to check the model, `storm generate` to generate from it");
+    OK
+}
+
+fn out_dir(setup: &Setup, out: Option<PathBuf>) -> PathBuf {
+    match (out, &setup.config) {
+        (Some(out), _) => out,
+        (None, Some(found)) => shorten(
+            &found
+                .dir
+                .join(found.config.out.as_deref().unwrap_or(Path::new("generated"))),
+        ),
+        (None, None) => PathBuf::from("generated"),
+    }
+}
+
+/// Checks the model and generates (or, with `check`, compares). Returns the exit
+/// code and, when files were written, the summary.
+fn run_generate(
+    setup: &Setup,
+    args: &ReportArgs,
+    out: &Path,
+    backend: Backend,
+    mode: Mode,
+    started: Option<std::time::Instant>,
+) -> (i32, Option<crate::writer::Summary>) {
+    let analysis = analyze_with_lints(setup, backend);
     let code = report(&analysis, args);
     if code != OK {
         if args.format == Format::Human {
             eprintln!("error: nothing generated; fix the errors above first");
         }
-        return code;
+        return (code, None);
     }
     let config = setup.config.as_ref().map(|f| &f.config);
-    let out = match (out, &setup.config) {
-        (Some(out), _) => out,
-        (None, Some(found)) => relative_to(
-            &found.dir,
-            found
-                .config
-                .out
-                .as_deref()
-                .unwrap_or(Path::new("generated")),
-        ),
-        (None, None) => PathBuf::from("generated"),
-    };
     let wire = Wire {
-        namespace: namespace(&setup),
+        namespace: namespace(setup),
         backend,
     };
     let targets = match config {
         None => crate::generate::Targets::ALL,
         Some(c) => crate::generate::Targets {
             rust: c.targets.rust.enabled(),
-            schemas: c.targets.schemas.enabled(),
-            routing: c.targets.routing.enabled(),
-            docs: c.targets.docs.enabled(),
+            schemas: c.targets.schemas,
+            routing: c.targets.routing,
+            docs: c.targets.docs,
         },
     };
     let files = crate::generate::files(&analysis.model, &wire, targets);
-    let (mut written, mut unchanged) = (0, 0);
-    for (path, output) in &files {
-        let content = &output.content;
-        let target = out.join(path);
-        if std::fs::read(&target).is_ok_and(|old| old == content.as_bytes()) {
-            unchanged += 1;
-            continue;
+    let plan = match crate::writer::plan(out, &files, mode.force) {
+        Ok(plan) => plan,
+        Err(e) => return (fail(format!("cannot read `{}`: {e}", out.display())), None),
+    };
+    if mode.check {
+        return (drift(&plan, args.quiet), None);
+    }
+    let summary = match plan.apply() {
+        Ok(summary) => summary,
+        Err(e) => return (fail(format!("cannot write below `{}`: {e}", out.display())), None),
+    };
+    let conflicts = plan.conflicts();
+    for (path, action) in &conflicts {
+        let shown = out.join(path);
+        let shown = shown.display();
+        match action {
+            crate::writer::Action::Foreign => eprintln!(
+                "error: `{shown}` was not written by storm, and storm will not overwrite it; move it away (or delete it) and run again"
+            ),
+            crate::writer::Action::EditedStale { .. } => eprintln!(
+                "error: `{shown}` is no longer generated, but was edited by hand, so storm did not remove it; delete it, or run `storm generate --force`"
+            ),
+            _ => eprintln!(
+                "error: `{shown}` was edited by hand since storm generated it; storm did not overwrite it. Move your change into the model or a hand-written file, then run `storm generate --force` to regenerate it"
+            ),
         }
-        if let Err(e) = write_file(&target, content) {
-            return fail(format!("cannot write `{}`: {e}", target.display()));
-        }
-        written += 1;
     }
     if !args.quiet {
+        let kept = if summary.kept > 0 {
+            format!(", {} hand-written kept", summary.kept)
+        } else {
+            String::new()
+        };
+        let took = started
+            .map(|t| format!(" in {} ms", t.elapsed().as_millis()))
+            .unwrap_or_default();
         eprintln!(
-            "generated into `{}`: {written} written, {unchanged} unchanged",
-            out.display()
+            "generated into `{}`: {} written, {} unchanged, {} removed{kept}{took}",
+            out.display(),
+            summary.written,
+            summary.unchanged,
+            summary.removed
         );
     }
-    OK
+    let code = if conflicts.iter().any(|(_, a)| matches!(a, crate::writer::Action::Foreign)) {
+        USAGE
+    } else if conflicts.is_empty() {
+        OK
+    } else {
+        FAILED
+    };
+    (code, Some(summary))
 }
 
-/// Writes through a temporary file in the same directory and a rename, so that a
-/// reader never sees half a file.
-fn write_file(path: &Path, content: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.storm-tmp"));
-    std::fs::write(&temp, content)?;
-    std::fs::rename(&temp, path)
+/// Prints a unified diff for every file that drifted; exit 1 if any did.
+fn drift(plan: &crate::writer::Plan, quiet: bool) -> i32 {
+    let drifted = plan.drift();
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (path, old, new, why) in &drifted {
+        let shown = plan.out.join(path);
+        let shown = render::display_path(&shown);
+        let _ = writeln!(out, "{shown}: {why}");
+        let diff = similar::TextDiff::from_lines(*old, *new);
+        let text = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{shown}"), &format!("b/{shown}"))
+            .to_string();
+        for line in text.lines() {
+            let painted = match line.chars().next() {
+                Some('+') if color && !line.starts_with("+++") => format!("\x1b[32m{line}\x1b[0m"),
+                Some('-') if color && !line.starts_with("---") => format!("\x1b[31m{line}\x1b[0m"),
+                Some('@') if color => format!("\x1b[36m{line}\x1b[0m"),
+                _ => line.to_string(),
+            };
+            let _ = writeln!(out, "{painted}");
+        }
+    }
+    if drifted.is_empty() {
+        if !quiet {
+            eprintln!("generated files are up to date");
+        }
+        OK
+    } else {
+        eprintln!(
+            "error: {} generated file{} out of date; run `storm generate` and commit the result",
+            drifted.len(),
+            if drifted.len() == 1 { " is" } else { "s are" }
+        );
+        FAILED
+    }
 }
 
 fn diagram(model: &ModelArgs, format: DiagramArg, context: Option<&str>) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
-        Err(e) => return fail(e),
+        Err(e) => return e.report(),
     };
     let analysis = analyze_with_lints(&setup, backend(&setup, None));
     if analysis.diagnostics.has_errors() {

@@ -55,6 +55,7 @@ macro_rules! codes {
 
 codes! {
     Io = "io", Error;
+    Config = "config", Error;
     NestingTooDeep = "nesting-too-deep", Error;
     Syntax = "syntax", Error;
     DuplicateName = "duplicate-name", Error;

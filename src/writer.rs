@@ -1,0 +1,236 @@
+//! The last step of `generate`: compare what the model produces with what is on
+//! disk below `out`, then write it (atomically, only what changed) or, for
+//! `--check`, describe the difference. storm touches only files it owns
+//! (see [`crate::ownership`]) and hand-written files it is asked to create.
+
+use crate::generate::{Output, Owner};
+use crate::ownership::{self, State};
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Suffix of the temporary files of atomic writes; left behind only by a killed run.
+const TEMP_SUFFIX: &str = ".storm-tmp";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// A file storm owns, new or changed: written.
+    Write { content: String, old: Option<String> },
+    /// Already as the model produces it.
+    Unchanged,
+    /// A hand-written file that exists: never touched again.
+    Kept,
+    /// A file storm owns that the model no longer produces.
+    Remove { old: String },
+    /// A file storm owns, edited by hand since: not overwritten without `--force`.
+    Edited { content: String, old: String },
+    /// Like `Remove`, but edited by hand since storm wrote it.
+    EditedStale { old: String },
+    /// A file storm did not write stands where it would write: never touched.
+    Foreign,
+    /// A temporary file of an interrupted run: removed.
+    Leftover,
+}
+
+/// What a run would do to every path below `out` it cares about, sorted by path.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub out: PathBuf,
+    pub actions: BTreeMap<PathBuf, Action>,
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub written: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub kept: usize,
+}
+
+/// Compares the generated files with the disk. With `force`, hand edits of owned
+/// files are overwritten (and edited stale files removed).
+pub fn plan(out: &Path, files: &BTreeMap<PathBuf, Output>, force: bool) -> io::Result<Plan> {
+    if out.exists() && !out.is_dir() {
+        return Err(io::Error::other(format!(
+            "`{}` exists and is not a directory",
+            out.display()
+        )));
+    }
+    let mut actions = BTreeMap::new();
+    let on_disk = existing(out)?;
+    for (path, output) in files {
+        let full = out.join(path);
+        let action = match on_disk.get(path) {
+            None if full.exists() => Action::Foreign,
+            None => Action::Write {
+                content: output.content.clone(),
+                old: None,
+            },
+            Some(_) if output.owner == Owner::User => Action::Kept,
+            Some(old) if *old == output.content => Action::Unchanged,
+            Some(old) => match ownership::state(path, old) {
+                State::Owned => Action::Write {
+                    content: output.content.clone(),
+                    old: Some(old.clone()),
+                },
+                State::Edited if force => Action::Write {
+                    content: output.content.clone(),
+                    old: Some(old.clone()),
+                },
+                State::Edited => Action::Edited {
+                    content: output.content.clone(),
+                    old: old.clone(),
+                },
+                State::Foreign => Action::Foreign,
+            },
+        };
+        actions.insert(path.clone(), action);
+    }
+    for (path, old) in &on_disk {
+        if files.contains_key(path) {
+            continue;
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let state = ownership::state(&original_of_temp(path), old);
+        if name.ends_with(TEMP_SUFFIX) && state != State::Foreign {
+            actions.insert(path.clone(), Action::Leftover);
+            continue;
+        }
+        match ownership::state(path, old) {
+            State::Owned => {
+                actions.insert(path.clone(), Action::Remove { old: old.clone() });
+            }
+            State::Edited if force => {
+                actions.insert(path.clone(), Action::Remove { old: old.clone() });
+            }
+            State::Edited => {
+                actions.insert(path.clone(), Action::EditedStale { old: old.clone() });
+            }
+            State::Foreign => {}
+        }
+    }
+    Ok(Plan {
+        out: out.to_path_buf(),
+        actions,
+    })
+}
+
+/// `.name.ext.storm-tmp` → `name.ext`, to read a leftover's marker by its syntax.
+fn original_of_temp(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let original = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        .unwrap_or(&name);
+    path.with_file_name(original)
+}
+
+/// Every regular UTF-8 file below `out`, by path relative to it. Files that are
+/// not text, and symbolic links, are nobody's business but their owner's.
+fn existing(out: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
+    let mut found = BTreeMap::new();
+    if !out.is_dir() {
+        return Ok(found);
+    }
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            if kind.is_dir() {
+                // Build output of generated crates is not storm's to look at.
+                if entry.file_name() != "target" || dir != out.join("rust") {
+                    stack.push(path);
+                }
+            } else if kind.is_file() {
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    let relative = path.strip_prefix(out).unwrap_or(&path).to_path_buf();
+                    found.insert(relative, text);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+impl Plan {
+    /// Whether anything stops a plain `generate`: hand edits, or files in the way.
+    pub fn conflicts(&self) -> Vec<(&Path, &Action)> {
+        self.actions
+            .iter()
+            .filter(|(_, a)| matches!(a, Action::Edited { .. } | Action::EditedStale { .. } | Action::Foreign))
+            .map(|(p, a)| (p.as_path(), a))
+            .collect()
+    }
+
+    /// Carries the plan out: writes, removals and clean-up. Conflicting files are
+    /// left as they are.
+    pub fn apply(&self) -> io::Result<Summary> {
+        let mut summary = Summary::default();
+        for (path, action) in &self.actions {
+            let full = self.out.join(path);
+            match action {
+                Action::Write { content, .. } => {
+                    write_atomic(&full, content)?;
+                    summary.written += 1;
+                }
+                Action::Unchanged => summary.unchanged += 1,
+                Action::Kept => summary.kept += 1,
+                Action::Remove { .. } => {
+                    std::fs::remove_file(&full)?;
+                    remove_empty_parents(&full, &self.out);
+                    summary.removed += 1;
+                }
+                Action::Leftover => {
+                    std::fs::remove_file(&full)?;
+                }
+                Action::Edited { .. } | Action::EditedStale { .. } | Action::Foreign => {}
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The files whose content on disk differs from what the model produces:
+    /// (path, what is on disk, what would be) — for `--check`.
+    pub fn drift(&self) -> Vec<(&Path, &str, &str, &'static str)> {
+        let mut out = Vec::new();
+        for (path, action) in &self.actions {
+            let entry = match action {
+                Action::Write { content, old: None } => ("", content.as_str(), "missing"),
+                Action::Write { content, old: Some(old) } => (old.as_str(), content.as_str(), "differs"),
+                Action::Edited { content, old } => (old.as_str(), content.as_str(), "edited by hand"),
+                Action::Remove { old } | Action::EditedStale { old } => (old.as_str(), "", "stale: no longer produced"),
+                Action::Foreign => ("", "", "in the way: not written by storm"),
+                Action::Unchanged | Action::Kept | Action::Leftover => continue,
+            };
+            out.push((path.as_path(), entry.0, entry.1, entry.2));
+        }
+        out
+    }
+}
+
+/// Writes a temporary file next to the target, then renames it over the target:
+/// a reader (or a killed run) sees the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, content: &str) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}{TEMP_SUFFIX}"));
+    std::fs::write(&temp, content)?;
+    std::fs::rename(&temp, path)
+}
+
+/// Removes directories emptied by a removal, up to (not including) `out`.
+fn remove_empty_parents(file: &Path, out: &Path) {
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        if d == out || !d.starts_with(out) || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
