@@ -210,7 +210,10 @@ fn setup(args: &ModelArgs) -> Result<Setup, SetupError> {
             )));
         }
         Some(path) => Some(path.clone()),
-        None => std::env::current_dir().ok().and_then(|d| config::discover(&d)),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|d| config::discover(&d))
+            .map(|p| shorten(&p)),
     };
     let config = config_path
         .map(|p| config::read(&p))
@@ -403,7 +406,12 @@ fn generate(
     run_generate(&setup, args, &out, backend, mode, None).0
 }
 
-fn watch(model: &ModelArgs, args: &ReportArgs, out_arg: Option<PathBuf>, backend_arg: Option<BackendArg>) -> i32 {
+fn watch(
+    model: &ModelArgs,
+    args: &ReportArgs,
+    out_arg: Option<PathBuf>,
+    backend_arg: Option<BackendArg>,
+) -> i32 {
     let mut setup = match setup(model) {
         Ok(s) => s,
         Err(e) => return e.report(),
@@ -416,23 +424,43 @@ fn watch(model: &ModelArgs, args: &ReportArgs, out_arg: Option<PathBuf>, backend
         let out = out_dir(&setup, out_arg.clone());
         let backend = backend(&setup, backend_arg);
         let targets = crate::watch::Targets {
-            models: setup.inputs.iter().map(|p| crate::watch::absolute(p)).collect(),
-            config: setup.config.as_ref().map(|f| crate::watch::absolute(&f.path)),
+            models: setup
+                .inputs
+                .iter()
+                .map(|p| crate::watch::absolute(p))
+                .collect(),
+            config: setup
+                .config
+                .as_ref()
+                .map(|f| crate::watch::absolute(&f.path)),
             out: crate::watch::absolute(&out),
         };
         let changes = match crate::watch::Changes::new(targets.clone()) {
             Ok(c) => c,
             Err(e) => return fail(format!("cannot watch the model: {e}")),
         };
-        run_generate(&setup, args, &out, backend, mode, Some(std::time::Instant::now()));
-        eprintln!("watching {} for changes (Ctrl-C to stop)", describe(&setup.inputs));
+        run_generate(
+            &setup,
+            args,
+            &out,
+            backend,
+            mode,
+            Some(std::time::Instant::now()),
+        );
+        eprintln!(
+            "watching {} for changes (Ctrl-C to stop)",
+            describe(&setup.inputs)
+        );
         // Regenerate on every change until the config changes what is watched.
         loop {
             let Some(changed) = changes.next() else {
                 return OK;
             };
             let started = std::time::Instant::now();
-            let shown: Vec<String> = changed.iter().map(|p| render::display_path(&shorten(p))).collect();
+            let shown: Vec<String> = changed
+                .iter()
+                .map(|p| render::display_path(&shorten(p)))
+                .collect();
             eprintln!("\nchanged: {}", shown.join(", "));
             let config_changed = targets.config.as_ref().is_some_and(|c| changed.contains(c));
             if config_changed {
@@ -445,7 +473,11 @@ fn watch(model: &ModelArgs, args: &ReportArgs, out_arg: Option<PathBuf>, backend
                     }
                 }
                 let out_now = out_dir(&setup, out_arg.clone());
-                let watched: Vec<PathBuf> = setup.inputs.iter().map(|p| crate::watch::absolute(p)).collect();
+                let watched: Vec<PathBuf> = setup
+                    .inputs
+                    .iter()
+                    .map(|p| crate::watch::absolute(p))
+                    .collect();
                 if watched != targets.models || crate::watch::absolute(&out_now) != targets.out {
                     break;
                 }
@@ -495,9 +527,13 @@ fn out_dir(setup: &Setup, out: Option<PathBuf>) -> PathBuf {
     match (out, &setup.config) {
         (Some(out), _) => out,
         (None, Some(found)) => shorten(
-            &found
-                .dir
-                .join(found.config.out.as_deref().unwrap_or(Path::new("generated"))),
+            &found.dir.join(
+                found
+                    .config
+                    .out
+                    .as_deref()
+                    .unwrap_or(Path::new("generated")),
+            ),
         ),
         (None, None) => PathBuf::from("generated"),
     }
@@ -545,7 +581,12 @@ fn run_generate(
     }
     let summary = match plan.apply() {
         Ok(summary) => summary,
-        Err(e) => return (fail(format!("cannot write below `{}`: {e}", out.display())), None),
+        Err(e) => {
+            return (
+                fail(format!("cannot write below `{}`: {e}", out.display())),
+                None,
+            );
+        }
     };
     let conflicts = plan.conflicts();
     for (path, action) in &conflicts {
@@ -580,7 +621,10 @@ fn run_generate(
             summary.removed
         );
     }
-    let code = if conflicts.iter().any(|(_, a)| matches!(a, crate::writer::Action::Foreign)) {
+    let code = if conflicts
+        .iter()
+        .any(|(_, a)| matches!(a, crate::writer::Action::Foreign))
+    {
         USAGE
     } else if conflicts.is_empty() {
         OK

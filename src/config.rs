@@ -10,7 +10,15 @@ use std::path::{Component, Path, PathBuf};
 
 pub const FILE_NAME: &str = "storm.yaml";
 
-const KEYS: &[&str] = &["version", "model", "namespace", "backend", "out", "targets", "lints"];
+const KEYS: &[&str] = &[
+    "version",
+    "model",
+    "namespace",
+    "backend",
+    "out",
+    "targets",
+    "lints",
+];
 const TARGET_KEYS: &[&str] = &["rust", "schemas", "routing", "docs"];
 
 #[derive(Debug, Deserialize)]
@@ -157,9 +165,13 @@ pub fn read(path: &Path) -> Result<Found, ConfigError> {
         Ok(text) => text,
         Err(e) => {
             let file = sources.add(path.to_path_buf(), String::new());
-            let d = Diagnostic::new(Code::Config, Span::new(file, 0, 0), format!("cannot read `{}`: {e}", path.display()))
-                .label("here")
-                .help("check the path and its permissions");
+            let d = Diagnostic::new(
+                Code::Config,
+                Span::new(file, 0, 0),
+                format!("cannot read `{}`: {e}", path.display()),
+            )
+            .label("here")
+            .help("check the path and its permissions");
             return Err(ConfigError {
                 sources,
                 diagnostics: vec![d],
@@ -167,11 +179,7 @@ pub fn read(path: &Path) -> Result<Found, ConfigError> {
         }
     };
     let file = sources.add(path.to_path_buf(), text.clone());
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut diagnostics = Vec::new();
     let config = match parse(&text) {
         Ok(config) => Some(config),
@@ -265,9 +273,13 @@ fn validate(
 ) {
     if config.version != 1 {
         diagnostics.push(
-            Diagnostic::new(Code::Config, locate(file, text, "version", &config.version.to_string()), format!("unsupported `version: {}`", config.version))
-                .label("this storm reads version 1")
-                .help("write `version: 1`"),
+            Diagnostic::new(
+                Code::Config,
+                locate(file, text, "version", &config.version.to_string()),
+                format!("unsupported `version: {}`", config.version),
+            )
+            .label("this storm reads version 1")
+            .help("write `version: 1`"),
         );
     }
     for entry in config.model.entries() {
@@ -285,18 +297,26 @@ fn validate(
             let matches = glob::glob(&pattern.to_string_lossy());
             match matches {
                 Err(e) => diagnostics.push(
-                    Diagnostic::new(Code::Config, span, format!("`{entry}` is not a valid glob: {e}"))
-                        .label("bad pattern")
-                        .help("globs use `*`, `**` and `?`, e.g. `model/**/*.storm`"),
+                    Diagnostic::new(
+                        Code::Config,
+                        span,
+                        format!("`{entry}` is not a valid glob: {e}"),
+                    )
+                    .label("bad pattern")
+                    .help("globs use `*`, `**` and `?`, e.g. `model/**/*.storm`"),
                 ),
                 Ok(paths) => {
                     let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
                     found.sort();
                     if found.is_empty() {
                         diagnostics.push(
-                            Diagnostic::new(Code::Config, span, format!("`{entry}` matches no file"))
-                                .label("no match")
-                                .help("check the pattern; it is relative to storm.yaml"),
+                            Diagnostic::new(
+                                Code::Config,
+                                span,
+                                format!("`{entry}` matches no file"),
+                            )
+                            .label("no match")
+                            .help("check the pattern; it is relative to storm.yaml"),
                         );
                     }
                     models.extend(found);
@@ -316,32 +336,48 @@ fn validate(
             );
         } else if out.components().next().is_none() || out == Path::new(".") {
             diagnostics.push(
-                Diagnostic::new(Code::Config, locate(file, text, "out", &shown), "`out` must be a directory of its own")
-                    .label("the project itself")
-                    .help("storm owns everything below `out`; give it a directory such as `generated`"),
+                Diagnostic::new(
+                    Code::Config,
+                    locate(file, text, "out", &shown),
+                    "`out` must be a directory of its own",
+                )
+                .label("the project itself")
+                .help("storm owns everything below `out`; give it a directory such as `generated`"),
             );
         }
     }
-    if let Some(ns) = &config.namespace {
-        if let Err(why) = valid_namespace(ns) {
-            diagnostics.push(
-                Diagnostic::new(Code::Config, locate(file, text, "namespace", ns), format!("namespace `{ns}` {why}"))
-                    .label("not a valid event source prefix")
-                    .help("a namespace is dot-separated lower-case words, e.g. `com.example.shop`"),
-            );
-        }
+    if let Some(ns) = &config.namespace
+        && let Err(why) = valid_namespace(ns)
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::Config,
+                locate(file, text, "namespace", ns),
+                format!("namespace `{ns}` {why}"),
+            )
+            .label("not a valid event source prefix")
+            .help("a namespace is dot-separated lower-case words, e.g. `com.example.shop`"),
+        );
     }
     for code in config.lints.keys() {
         let span = locate(file, text, "lints", code);
         match Code::from_name(code) {
             Some(c) if c.is_lint() => {}
             Some(_) => diagnostics.push(
-                Diagnostic::new(Code::Config, span, format!("`{code}` is always an error; its severity cannot be changed"))
-                    .label("not a lint")
-                    .help("remove this line; only warnings (and `undeclared-dependency`) can be set"),
+                Diagnostic::new(
+                    Code::Config,
+                    span,
+                    format!("`{code}` is always an error; its severity cannot be changed"),
+                )
+                .label("not a lint")
+                .help("remove this line; only warnings (and `undeclared-dependency`) can be set"),
             ),
             None => {
-                let names: Vec<&str> = Code::ALL.iter().filter(|c| c.is_lint()).map(|c| c.as_str()).collect();
+                let names: Vec<&str> = Code::ALL
+                    .iter()
+                    .filter(|c| c.is_lint())
+                    .map(|c| c.as_str())
+                    .collect();
                 let help = match crate::resolve::closest(code, names.iter().copied()) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => format!("the lints are {}", crate::resolve::list(&names)),

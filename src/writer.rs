@@ -15,7 +15,10 @@ const TEMP_SUFFIX: &str = ".storm-tmp";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// A file storm owns, new or changed: written.
-    Write { content: String, old: Option<String> },
+    Write {
+        content: String,
+        old: Option<String>,
+    },
     /// Already as the model produces it.
     Unchanged,
     /// A hand-written file that exists: never touched again.
@@ -90,7 +93,10 @@ pub fn plan(out: &Path, files: &BTreeMap<PathBuf, Output>, force: bool) -> io::R
         if files.contains_key(path) {
             continue;
         }
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let state = ownership::state(&original_of_temp(path), old);
         if name.ends_with(TEMP_SUFFIX) && state != State::Foreign {
             actions.insert(path.clone(), Action::Leftover);
@@ -117,7 +123,10 @@ pub fn plan(out: &Path, files: &BTreeMap<PathBuf, Output>, force: bool) -> io::R
 
 /// `.name.ext.storm-tmp` → `name.ext`, to read a leftover's marker by its syntax.
 fn original_of_temp(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let original = name
         .strip_prefix('.')
         .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
@@ -143,11 +152,11 @@ fn existing(out: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
                 if entry.file_name() != "target" || dir != out.join("rust") {
                     stack.push(path);
                 }
-            } else if kind.is_file() {
-                if let Ok(text) = std::fs::read_to_string(&path) {
-                    let relative = path.strip_prefix(out).unwrap_or(&path).to_path_buf();
-                    found.insert(relative, text);
-                }
+            } else if kind.is_file()
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                let relative = path.strip_prefix(out).unwrap_or(&path).to_path_buf();
+                found.insert(relative, text);
             }
         }
     }
@@ -159,7 +168,12 @@ impl Plan {
     pub fn conflicts(&self) -> Vec<(&Path, &Action)> {
         self.actions
             .iter()
-            .filter(|(_, a)| matches!(a, Action::Edited { .. } | Action::EditedStale { .. } | Action::Foreign))
+            .filter(|(_, a)| {
+                matches!(
+                    a,
+                    Action::Edited { .. } | Action::EditedStale { .. } | Action::Foreign
+                )
+            })
             .map(|(p, a)| (p.as_path(), a))
             .collect()
     }
@@ -198,9 +212,16 @@ impl Plan {
         for (path, action) in &self.actions {
             let entry = match action {
                 Action::Write { content, old: None } => ("", content.as_str(), "missing"),
-                Action::Write { content, old: Some(old) } => (old.as_str(), content.as_str(), "differs"),
-                Action::Edited { content, old } => (old.as_str(), content.as_str(), "edited by hand"),
-                Action::Remove { old } | Action::EditedStale { old } => (old.as_str(), "", "stale: no longer produced"),
+                Action::Write {
+                    content,
+                    old: Some(old),
+                } => (old.as_str(), content.as_str(), "differs"),
+                Action::Edited { content, old } => {
+                    (old.as_str(), content.as_str(), "edited by hand")
+                }
+                Action::Remove { old } | Action::EditedStale { old } => {
+                    (old.as_str(), "", "stale: no longer produced")
+                }
                 Action::Foreign => ("", "", "in the way: not written by storm"),
                 Action::Unchanged | Action::Kept | Action::Leftover => continue,
             };

@@ -25,7 +25,12 @@ fn cli_cases() {
             .output()
             .expect("storm runs");
         let code = output.status.code().unwrap_or(-1);
-        assert_ne!(code, 3, "{name}: storm hit a bug:\n{}", String::from_utf8_lossy(&output.stderr));
+        assert_ne!(
+            code,
+            3,
+            "{name}: storm hit a bug:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let shown = format!(
             "$ storm {line}\nexit: {code}\n--- stdout\n{}--- stderr\n{}",
             String::from_utf8_lossy(&output.stdout),

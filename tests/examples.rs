@@ -36,10 +36,21 @@ fn examples_check_clean_and_generate_deterministically() {
                 namespace: common::stem(&example),
                 backend,
             };
-            let first = storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL);
-            let again = storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL);
-            assert!(!first.is_empty(), "{}: nothing generated", example.display());
-            assert_eq!(first, again, "{}: output differs between runs", example.display());
+            let first =
+                storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL);
+            let again =
+                storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL);
+            assert!(
+                !first.is_empty(),
+                "{}: nothing generated",
+                example.display()
+            );
+            assert_eq!(
+                first,
+                again,
+                "{}: output differs between runs",
+                example.display()
+            );
         }
     }
 }
@@ -80,10 +91,22 @@ fn dot_accepts_every_diagram() {
         let model = analysis(&example).model;
         let contexts = std::iter::once(None).chain(model.context_ids().map(Some));
         for (i, context) in contexts.enumerate() {
-            let file = dir.path().join(format!("{}-{i}.dot", common::stem(&example)));
-            std::fs::write(&file, diagram::render(&model, DiagramFormat::Dot, context)).expect("write");
+            let file = dir
+                .path()
+                .join(format!("{}-{i}.dot", common::stem(&example)));
+            std::fs::write(&file, diagram::render(&model, DiagramFormat::Dot, context))
+                .expect("write");
             let svg = file.with_extension("svg");
-            run(&dot, &["-Tsvg", "-o", &svg.to_string_lossy(), &file.to_string_lossy()], &file);
+            run(
+                &dot,
+                &[
+                    "-Tsvg",
+                    "-o",
+                    &svg.to_string_lossy(),
+                    &file.to_string_lossy(),
+                ],
+                &file,
+            );
         }
     }
 }
@@ -106,22 +129,44 @@ fn mermaid_cli_accepts_every_diagram() {
         // context map; mmdc renders every ```mermaid block and fails on any error.
         let md = dir.path().join(format!("{}.md", common::stem(&example)));
         let mut text = storm::docs::render(&model, &wire);
-        text.push_str(&format!("\n```mermaid\n{}```\n", diagram::render(&model, DiagramFormat::Mermaid, None)));
+        text.push_str(&format!(
+            "\n```mermaid\n{}```\n",
+            diagram::render(&model, DiagramFormat::Mermaid, None)
+        ));
         std::fs::write(&md, &text).expect("write");
         let blocks = text.matches("```mermaid").count();
         let out = md.with_extension("out.md");
         run(
             &mmdc,
-            &["-q", "-p", &config, "-i", &md.to_string_lossy(), "-o", &out.to_string_lossy()],
+            &[
+                "-q",
+                "-p",
+                &config,
+                "-i",
+                &md.to_string_lossy(),
+                "-o",
+                &out.to_string_lossy(),
+            ],
             &md,
         );
         let svgs = std::fs::read_dir(dir.path())
             .expect("read dir")
             .filter(|e| {
-                let name = e.as_ref().expect("entry").file_name().to_string_lossy().into_owned();
-                name.starts_with(&format!("{}.out-", common::stem(&example))) && name.ends_with(".svg")
+                let name = e
+                    .as_ref()
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned();
+                name.starts_with(&format!("{}.out-", common::stem(&example)))
+                    && name.ends_with(".svg")
             })
             .count();
-        assert_eq!(svgs, blocks, "{}: mmdc rendered {svgs} of {blocks} diagrams", example.display());
+        assert_eq!(
+            svgs,
+            blocks,
+            "{}: mmdc rendered {svgs} of {blocks} diagrams",
+            example.display()
+        );
     }
 }

@@ -1,0 +1,320 @@
+//! The modelling workflow end to end, one scenario per file in
+//! `fixtures/workflow/`, run in a fresh temporary directory. A scenario is a
+//! list of steps; the transcript (commands, exit codes, output, observations) is
+//! an insta snapshot, and `expect` steps fail the test on the spot.
+//!
+//! Steps:
+//! - `copy SRC DEST`: copy a file or directory of the repository into the scenario;
+//!   `cp FROM TO` copies within the scenario
+//! - `write PATH` ... `end`: write the lines in between
+//! - `append PATH TEXT` / `replace PATH OLD => NEW` (`\n` allowed) / `remove PATH`
+//! - `rename FROM TO`: an editor saving by rename
+//! - `storm ARGS...`: run storm there; `expect exit N` checks its exit code
+//! - `stamp PATH` then `expect same-mtime PATH`: the file was not rewritten
+//! - `expect file PATH` / `expect no-file PATH` / `expect contains PATH TEXT`
+//! - `show PATH`: put the file in the transcript
+//! - `watch ARGS...`, `wait TEXT` (until storm's stderr shows TEXT, at most 30 s),
+//!   `stop`: a `storm watch` in the background
+//! - `kill-during MS ARGS...`: start storm, kill it after MS ms; `expect intact DIR`:
+//!   every file below DIR that storm owns has a valid checksum (old or new, never half)
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+struct Watch {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    seen: usize,
+}
+
+struct Scenario {
+    dir: PathBuf,
+    transcript: String,
+    last_exit: i32,
+    stamps: std::collections::HashMap<String, SystemTime>,
+    watch: Option<Watch>,
+}
+
+fn storm(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_storm"));
+    command
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100");
+    command
+}
+
+impl Scenario {
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let dir = self.dir.to_string_lossy();
+        let mut out = text.replace(dir.as_ref(), "$DIR");
+        // Watch prints how long a run took; that is not a stable fact.
+        while let Some(at) = out.find(" ms\n") {
+            let start = out[..at].rfind(" in ").unwrap_or(at);
+            out.replace_range(start..at + 3, " in N ms");
+            if !out[at..].contains(" ms\n") {
+                break;
+            }
+        }
+        out
+    }
+
+    fn step(&mut self, name: &str, line: &str, lines: &mut std::slice::Iter<'_, &str>) {
+        let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+        let args: Vec<&str> = rest.split_whitespace().collect();
+        self.transcript.push_str(&format!("> {line}\n"));
+        match verb {
+            "copy" => copy(&PathBuf::from(args[0]), &self.path(args[1])),
+            "cp" => copy(&self.path(args[0]), &self.path(args[1])),
+            "write" => {
+                let mut text = String::new();
+                for l in lines.by_ref() {
+                    if *l == "end" {
+                        break;
+                    }
+                    text.push_str(l);
+                    text.push('\n');
+                }
+                let path = self.path(args[0]);
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                std::fs::write(path, text).expect("write");
+            }
+            "append" => {
+                let path = self.path(args[0]);
+                let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+                text.push_str(&rest[args[0].len() + 1..].replace("\\n", "\n"));
+                text.push('\n');
+                std::fs::write(path, text).expect("append");
+            }
+            "replace" => {
+                let path = self.path(args[0]);
+                let text = std::fs::read_to_string(&path).expect("replace: file exists");
+                let (old, new) = rest[args[0].len() + 1..]
+                    .split_once(" => ")
+                    .expect("replace PATH OLD => NEW");
+                let (old, new) = (old.replace("\\n", "\n"), new.replace("\\n", "\n"));
+                assert!(text.contains(&old), "{name}: `{old}` not in {}", args[0]);
+                std::fs::write(path, text.replacen(&old, &new, 1)).expect("replace");
+            }
+            "remove" => {
+                let path = self.path(args[0]);
+                if path.is_dir() {
+                    std::fs::remove_dir_all(path).expect("remove dir");
+                } else {
+                    std::fs::remove_file(path).expect("remove");
+                }
+            }
+            "rename" => std::fs::rename(self.path(args[0]), self.path(args[1])).expect("rename"),
+            "storm" => {
+                let output = storm(&self.dir).args(&args).output().expect("storm runs");
+                self.last_exit = output.status.code().unwrap_or(-1);
+                assert_ne!(
+                    self.last_exit,
+                    3,
+                    "{name}: storm hit a bug: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                let text = format!(
+                    "exit {}\n{}{}",
+                    self.last_exit,
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                self.transcript.push_str(&self.scrub(&text));
+            }
+            "stamp" => {
+                let mtime = modified(&self.path(args[0]));
+                self.stamps.insert(args[0].to_string(), mtime);
+            }
+            "show" => {
+                let text = std::fs::read_to_string(self.path(args[0])).expect("show: file exists");
+                self.transcript.push_str(&text);
+            }
+            "watch" => {
+                let mut child = storm(&self.dir)
+                    .args(&args)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("storm watch starts");
+                let stderr = Arc::new(Mutex::new(String::new()));
+                let mut pipe = child.stderr.take().expect("stderr");
+                let sink = Arc::clone(&stderr);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = pipe.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        sink.lock()
+                            .expect("lock")
+                            .push_str(&String::from_utf8_lossy(&buf[..n]));
+                    }
+                });
+                self.watch = Some(Watch {
+                    child,
+                    stderr,
+                    seen: 0,
+                });
+            }
+            "wait" => {
+                let deadline = Instant::now() + Duration::from_secs(30);
+                loop {
+                    let watch = self.watch.as_mut().expect("wait needs a watch");
+                    let text = watch.stderr.lock().expect("lock").clone();
+                    if let Some(at) = text[watch.seen..].find(rest) {
+                        let end = watch.seen + at + rest.len();
+                        let end = text[end..].find('\n').map_or(text.len(), |n| end + n + 1);
+                        let seen = std::mem::replace(&mut watch.seen, end);
+                        let shown = self.scrub(&text[seen..end]);
+                        self.transcript.push_str(&shown);
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "{name}: watch never printed `{rest}`:\n{text}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            "stop" => {
+                let mut watch = self.watch.take().expect("stop needs a watch");
+                let _ = watch.child.kill();
+                let _ = watch.child.wait();
+            }
+            "kill-during" => {
+                let ms: u64 = args[0].parse().expect("kill-during MS ARGS...");
+                let mut child = storm(&self.dir)
+                    .args(&args[1..])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("storm starts");
+                std::thread::sleep(Duration::from_millis(ms));
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            "expect" => self.expect(name, &args, rest),
+            other => panic!("{name}: unknown step `{other}`"),
+        }
+    }
+
+    fn expect(&mut self, name: &str, args: &[&str], rest: &str) {
+        match args[0] {
+            "exit" => {
+                let want: i32 = args[1].parse().expect("exit code");
+                assert_eq!(
+                    self.last_exit, want,
+                    "{name}: exit code\n{}",
+                    self.transcript
+                );
+            }
+            "file" => assert!(self.path(args[1]).is_file(), "{name}: {} missing", args[1]),
+            "no-file" => assert!(!self.path(args[1]).exists(), "{name}: {} exists", args[1]),
+            "contains" => {
+                let text = std::fs::read_to_string(self.path(args[1])).expect("file exists");
+                let needle = &rest[rest.find(args[1]).expect("path") + args[1].len() + 1..];
+                assert!(
+                    text.contains(needle),
+                    "{name}: {} lacks `{needle}`",
+                    args[1]
+                );
+            }
+            "same-mtime" => {
+                let before = self.stamps[args[1]];
+                assert_eq!(
+                    modified(&self.path(args[1])),
+                    before,
+                    "{name}: {} was rewritten",
+                    args[1]
+                );
+            }
+            "intact" => {
+                for file in walk(&self.path(args[1])) {
+                    let text = std::fs::read_to_string(&file).unwrap_or_default();
+                    let state = storm::ownership::state(&file, &text);
+                    assert_ne!(
+                        state,
+                        storm::ownership::State::Edited,
+                        "{name}: {} is half written",
+                        file.display()
+                    );
+                }
+            }
+            other => panic!("{name}: unknown expectation `{other}`"),
+        }
+    }
+}
+
+fn modified(path: &Path) -> SystemTime {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+fn copy(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+            copy(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(from, to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
+    }
+}
+
+#[test]
+fn workflow_scenarios() {
+    for case in common::entries("tests/fixtures/workflow") {
+        let name = common::stem(&case);
+        let text = std::fs::read_to_string(&case).expect("readable scenario");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut scenario = Scenario {
+            dir: dir.path().to_path_buf(),
+            transcript: String::new(),
+            last_exit: 0,
+            stamps: Default::default(),
+            watch: None,
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        let mut iter = lines.iter();
+        while let Some(line) = iter.next() {
+            let line = line.trim_end();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            scenario.step(&name, line, &mut iter);
+        }
+        if let Some(mut watch) = scenario.watch.take() {
+            let _ = watch.child.kill();
+        }
+        insta::with_settings!({ snapshot_path => "snapshots/workflow", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(name, scenario.transcript);
+        });
+    }
+}
