@@ -827,24 +827,28 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
 }
 
 fn help_for(expected: &str) -> String {
-    if expected.contains("a type") {
-        "a type is a built-in (`String`, `Int`, `Float`, `Bool`, `Decimal`, `Uuid`, `Timestamp`, `Date`), a `type` or `enum` by name (`Context.Name` for another context's), `[T]` for a list or `T?` for an optional".to_string()
+    let help = if expected.contains("a type") || expected.contains("`]`") {
+        "a type is a built-in (`String`, `Int`, `Float`, `Bool`, `Decimal`, `Uuid`, `Timestamp`, `Date`), a `type` or `enum` by name (`Context.Name` for another context's), `[T]` for a list or `T?` for an optional"
     } else if expected.contains("an event name") {
         "name one or more events, separated by commas: `emits OrderPlaced, OrderRejected`"
-            .to_string()
     } else if expected.contains("`}`") {
-        "every `{` needs its `}`; check that the block above is closed".to_string()
-    } else if expected.contains("a field name") {
-        "a field is `name: Type`, e.g. `order_id: Uuid`".to_string()
+        "every `{` needs its `}`; check that the block above is closed"
+    } else if expected.contains("a field name") || expected == "`:`" {
+        "a field is `name: Type`, e.g. `order_id: Uuid`"
     } else if expected.contains("closing `\"`") {
-        "close the string with `\"` on the same line".to_string()
+        "close the string with `\"` on the same line"
     } else if expected.contains("`context`") {
         "a model file holds `context Name { ... }` blocks and at most one `contextmap { ... }`"
-            .to_string()
+    } else if expected.contains("version number") {
+        "a version is a whole number from 1: `event OrderCancelled version 2`"
+    } else if expected.contains("`->`") || expected.contains("relation") || expected.contains("pattern") {
+        "a relation is `Up -> Down : pattern, ...` or `A <-> B : partnership`"
+    } else if expected.contains(" name") {
+        "names start with a letter and hold letters, digits and `_`; keywords such as `event` or `state` cannot be names"
     } else {
         "see the language reference (`storm explain syntax`) for the form of each element"
-            .to_string()
-    }
+    };
+    help.to_string()
 }
 
 fn unescape(text: &str) -> String {
