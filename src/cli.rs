@@ -73,6 +73,16 @@ enum Command {
         #[arg(long, value_enum)]
         backend: Option<BackendArg>,
     },
+    /// Compare the event contracts with those at a git revision or in a directory.
+    Breaking {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        report: ReportArgs,
+        /// A git revision (`main`, `HEAD~1`, a tag) or a directory holding the old model.
+        #[arg(long, value_name = "REF")]
+        against: String,
+    },
     /// Start a new project: a storm.yaml and a small example model.
     Init {
         /// Where to start it [default: the current directory]
@@ -157,6 +167,11 @@ pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
             out,
             backend,
         } => watch(&model, &report, out, backend),
+        Command::Breaking {
+            model,
+            report,
+            against,
+        } => breaking(&model, &report, &against),
         Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
         Command::Diagram {
             model,
@@ -485,6 +500,60 @@ fn watch(
             let backend = self::backend(&setup, backend_arg);
             run_generate(&setup, args, &out, backend, mode, Some(started));
         }
+    }
+}
+
+fn breaking(model: &ModelArgs, args: &ReportArgs, against: &str) -> i32 {
+    use crate::breaking;
+    let setup = match setup(model) {
+        Ok(s) => s,
+        Err(e) => return e.report(),
+    };
+    let backend = backend(&setup, None);
+    let new = analyze_with_lints(&setup, backend);
+    if new.diagnostics.has_errors() {
+        let code = report(&new, args);
+        eprintln!("error: the model has errors; fix them before comparing contracts");
+        return code;
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let old = match breaking::analyze_against(&cwd, against, &setup.inputs, backend) {
+        Ok(old) => old,
+        Err(e) => return fail(e),
+    };
+    if old.diagnostics.has_errors() {
+        for d in old
+            .diagnostics
+            .list
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+        {
+            eprint!("{}", render::human(&old.sources, d, style()));
+        }
+        return fail(format!(
+            "the model at `{against}` has errors, so its contracts cannot be compared"
+        ));
+    }
+    let changes = breaking::compare(&old.model, &new.model);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for change in &changes {
+        let _ = match args.format {
+            Format::Human => {
+                eprint!("{}", breaking::human(&new.sources, change, style()));
+                Ok(())
+            }
+            Format::Json => writeln!(out, "{}", breaking::json(&new.sources, change)),
+            Format::Github => writeln!(out, "{}", breaking::github(&new.sources, change)),
+        };
+    }
+    if args.format == Format::Human && !args.quiet {
+        eprintln!("{} against `{against}`", breaking::summary(&changes));
+    }
+    if breaking::has_breaking(&changes) {
+        FAILED
+    } else {
+        OK
     }
 }
 

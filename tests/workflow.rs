@@ -10,6 +10,7 @@
 //! - `append PATH TEXT` / `replace PATH OLD => NEW` (`\n` allowed) / `remove PATH`
 //! - `rename FROM TO`: an editor saving by rename
 //! - `storm ARGS...`: run storm there; `expect exit N` checks its exit code
+//! - `git ARGS...`: run git there (fails the test when git fails)
 //! - `stamp PATH` then `expect same-mtime PATH`: the file was not rewritten
 //! - `expect file PATH` / `expect no-file PATH` / `expect contains PATH TEXT`
 //! - `show PATH`: put the file in the transcript
@@ -130,6 +131,18 @@ impl Scenario {
                     String::from_utf8_lossy(&output.stderr)
                 );
                 self.transcript.push_str(&self.scrub(&text));
+            }
+            "git" => {
+                let status = Command::new("git")
+                    .args(&args)
+                    .current_dir(&self.dir)
+                    .env("GIT_AUTHOR_NAME", "storm tests")
+                    .env("GIT_AUTHOR_EMAIL", "tests@storm.invalid")
+                    .env("GIT_COMMITTER_NAME", "storm tests")
+                    .env("GIT_COMMITTER_EMAIL", "tests@storm.invalid")
+                    .output()
+                    .expect("git runs");
+                assert!(status.status.success(), "{name}: git {rest} failed: {}", String::from_utf8_lossy(&status.stderr));
             }
             "stamp" => {
                 let mtime = modified(&self.path(args[0]));
