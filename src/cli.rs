@@ -83,6 +83,14 @@ enum Command {
         #[arg(long, value_name = "REF")]
         against: String,
     },
+    /// Rewrite models in the canonical layout (comments kept).
+    Fmt {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Write nothing; exit 1 and show the diff when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// Start a new project: a storm.yaml and a small example model.
     Init {
         /// Where to start it [default: the current directory]
@@ -172,6 +180,7 @@ pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
             report,
             against,
         } => breaking(&model, &report, &against),
+        Command::Fmt { model, check } => fmt(&model, check),
         Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
         Command::Diagram {
             model,
@@ -555,6 +564,73 @@ fn breaking(model: &ModelArgs, args: &ReportArgs, against: &str) -> i32 {
     } else {
         OK
     }
+}
+
+fn fmt(model: &ModelArgs, check: bool) -> i32 {
+    use crate::fmt::FormatError;
+    let setup = match setup(model) {
+        Ok(s) => s,
+        Err(e) => return e.report(),
+    };
+    let mut sources = crate::source::Sources::default();
+    let mut diagnostics = crate::diagnostic::Diagnostics::default();
+    crate::loader::load(&setup.inputs, &mut sources, &mut diagnostics);
+    let style = style();
+    if !diagnostics.list.is_empty() {
+        for d in &diagnostics.list {
+            eprint!("{}", render::human(&sources, d, style));
+        }
+        return USAGE;
+    }
+    let (mut changed, mut failed) = (Vec::new(), false);
+    let ids: Vec<_> = sources.iter().map(|(id, _)| id).collect();
+    for id in ids {
+        let file = sources.get(id);
+        match crate::fmt::format_as(id, &file.text) {
+            Ok(formatted) if formatted == file.text => {}
+            Ok(formatted) => changed.push((file.path.clone(), file.text.clone(), formatted)),
+            Err(FormatError::Syntax(d)) => {
+                for d in &d.list {
+                    eprint!("{}", render::human(&sources, d, style));
+                }
+                failed = true;
+            }
+            Err(FormatError::Internal(message)) => {
+                eprintln!("error: {message}");
+                return BUG;
+            }
+        }
+    }
+    if failed {
+        eprintln!("error: files with syntax errors were not formatted");
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for (path, old, new) in &changed {
+        let shown = render::display_path(path);
+        if check {
+            let diff = similar::TextDiff::from_lines(old, new);
+            let text = diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{shown}"), &format!("b/{shown}"))
+                .to_string();
+            let _ = write!(out, "{text}");
+        } else if let Err(e) = crate::writer::write_atomic(path, new) {
+            return fail(format!("cannot write `{shown}`: {e}"));
+        } else {
+            eprintln!("formatted {shown}");
+        }
+    }
+    if check && !changed.is_empty() {
+        eprintln!(
+            "error: {} file{} not formatted; run `storm fmt`",
+            changed.len(),
+            if changed.len() == 1 { " is" } else { "s are" }
+        );
+        return FAILED;
+    }
+    if failed { FAILED } else { OK }
 }
 
 fn describe(inputs: &[PathBuf]) -> String {

@@ -40,10 +40,57 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> File {
             out
         }
         Err(error) => {
-            diags.push(p.error(&error, 0));
+            let mut d = p.error(&error, 0);
+            if d.span().start as usize >= text.trim_end().len() {
+                if let Some(open) = unclosed_brace(text) {
+                    d = d.with(Span::new(file, open, open + 1), "this `{` is never closed");
+                }
+            }
+            diags.push(d);
             File::default()
         }
     }
+}
+
+/// The `{` that most likely lacks its `}` when a file ends inside a block: the
+/// first whose matching `}` (by counting) sits at another indentation, else the
+/// outermost one left open.
+fn unclosed_brace(text: &str) -> Option<usize> {
+    let indent = |at: usize| {
+        let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+        text[line_start..].len() - text[line_start..].trim_start().len()
+    };
+    let mut stack: Vec<usize> = Vec::new();
+    let mut mismatched: Option<usize> = None;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' => stack.push(i),
+            b'}' => {
+                if let Some(open) = stack.pop() {
+                    let same_line = !text[open..i].contains('\n');
+                    if !same_line && indent(open) != indent(i) && mismatched.is_none() {
+                        mismatched = Some(open);
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    mismatched.or(stack.first().copied())
 }
 
 /// The offset of the first bracket nested deeper than [`MAX_NESTING`].
@@ -101,7 +148,7 @@ impl<'t> Parse<'t> {
         for item in pair.into_inner() {
             match item.as_rule() {
                 Rule::context => out.contexts.push(self.context(item, 0, diags)),
-                Rule::contextmap => out.context_maps.push(self.contextmap(item, 0)),
+                Rule::contextmap => out.context_maps.push(self.contextmap(item, 0, diags)),
                 Rule::bad_top => {
                     if let Some(parsed) = self.recover(&item, Level::Top, diags) {
                         match parsed {
@@ -405,7 +452,7 @@ impl<'t> Parse<'t> {
     }
 
     fn aggregate_part(&self, pair: Pair<'_, Rule>, offset: usize) -> Recovered {
-        let span = self.span(&pair, offset);
+        let span = self.tight_span(&pair, offset);
         match pair.as_rule() {
             Rule::id_decl => {
                 let (doc, mut rest) = self.split_docs(pair);
@@ -527,40 +574,56 @@ impl<'t> Parse<'t> {
         Hotspot { doc, text, span }
     }
 
-    fn contextmap(&self, pair: Pair<'_, Rule>, offset: usize) -> ContextMap {
+    fn contextmap(&self, pair: Pair<'_, Rule>, offset: usize, diags: &mut Diagnostics) -> ContextMap {
         let span = self.span(&pair, offset);
         let (doc, rest) = self.split_docs(pair);
-        let relations = rest
-            .filter(|p| p.as_rule() == Rule::relation)
-            .map(|r| {
-                let span = self.tight_span(&r, offset);
-                let (doc, rest) = self.split_docs(r);
-                let mut names = vec![];
-                let mut mutual = false;
-                let mut patterns = vec![];
-                for child in rest {
-                    match child.as_rule() {
-                        Rule::context_ref => names.push(self.ident(child, offset)),
-                        Rule::arrow => mutual = child.as_str() == "<->",
-                        Rule::pattern => patterns.push(self.ident(child, offset)),
-                        _ => {}
+        let mut relations = Vec::new();
+        for child in rest {
+            match child.as_rule() {
+                Rule::relation => relations.push(self.relation(child, offset)),
+                Rule::bad_relation => {
+                    let start = child.as_span().start() + offset;
+                    match StormParser::parse(Rule::relation_only, child.as_str()) {
+                        Err(error) => diags.push(self.error(&error, start)),
+                        Ok(mut pairs) => {
+                            if let Some(r) = pairs.next().and_then(|p| p.into_inner().next()) {
+                                relations.push(self.relation(r, start));
+                            }
+                        }
                     }
                 }
-                let right = names.pop().expect("grammar: a relation has two sides");
-                let left = names.pop().expect("grammar: a relation has two sides");
-                Relation {
-                    doc,
-                    left,
-                    right,
-                    mutual,
-                    patterns,
-                    span,
-                }
-            })
-            .collect();
+                _ => {}
+            }
+        }
         ContextMap {
             doc,
             relations,
+            span,
+        }
+    }
+
+    fn relation(&self, r: Pair<'_, Rule>, offset: usize) -> Relation {
+        let span = self.tight_span(&r, offset);
+        let (doc, rest) = self.split_docs(r);
+        let mut names = vec![];
+        let mut mutual = false;
+        let mut patterns = vec![];
+        for child in rest {
+            match child.as_rule() {
+                Rule::context_ref => names.push(self.ident(child, offset)),
+                Rule::arrow => mutual = child.as_str() == "<->",
+                Rule::pattern => patterns.push(self.ident(child, offset)),
+                _ => {}
+            }
+        }
+        let right = names.pop().expect("grammar: a relation has two sides");
+        let left = names.pop().expect("grammar: a relation has two sides");
+        Relation {
+            doc,
+            left,
+            right,
+            mutual,
+            patterns,
             span,
         }
     }
@@ -606,7 +669,7 @@ impl<'t> Parse<'t> {
                 let item = pairs.next()?.into_inner().next()?;
                 Some(match item.as_rule() {
                     Rule::context => Recovered::Context(self.context(item, offset, diags)),
-                    Rule::contextmap => Recovered::ContextMap(self.contextmap(item, offset)),
+                    Rule::contextmap => Recovered::ContextMap(self.contextmap(item, offset, diags)),
                     Rule::id_decl | Rule::lifecycle | Rule::state_decl | Rule::command => {
                         self.aggregate_part(item, offset)
                     }
@@ -635,6 +698,14 @@ impl<'t> Parse<'t> {
             (Level::Aggregate, "actor" | "external" | "type" | "enum" | "policy" | "readmodel") => (
                 format!("`{keyword}` belongs to the context, not to an aggregate"),
                 "move it out of the `aggregate` block, into the enclosing `context`".to_string(),
+            ),
+            (Level::Top, "actor" | "external" | "type" | "enum" | "aggregate" | "event" | "policy" | "readmodel" | "hotspot" | "id" | "lifecycle" | "state" | "command") => (
+                format!("`{keyword}` belongs inside a `context`"),
+                "put it into a `context Name { ... }` block; if it was in one, a `}` above closes that block too early".to_string(),
+            ),
+            (Level::Top, _) if chunk.trim_start().starts_with('}') => (
+                "this `}` closes no block".to_string(),
+                "remove it, or look above for a block closed too early".to_string(),
             ),
             (Level::Top, _) => (
                 format!("expected `context` or `contextmap`, found {found}"),
