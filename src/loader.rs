@@ -41,11 +41,21 @@ pub fn load(inputs: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) 
                     );
                 }
             }
+            Ok(meta) if !meta.is_file() => io_error(
+                sources,
+                diags,
+                input,
+                format!("`{}` is not a regular file", input.display()),
+                "a model is a `.storm` file or a directory of them",
+            ),
             Ok(_) => files.push(input.clone()),
         }
     }
     files.sort();
     files.dedup();
+    // The same file named twice (`a.storm`, `./a.storm`, through a link) is read once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     for path in files {
         match std::fs::read(&path) {
             Err(e) => io_error(
@@ -88,15 +98,22 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Hidden files and folders (.git, an editor's `.#a.storm` lock) and build
+        // output are never part of a model.
+        if name.starts_with('.') {
+            continue;
+        }
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            // Hidden folders (.git) and build output are never part of a model.
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if !name.starts_with('.') && name != "target" && name != "node_modules" {
+            if name != "target" && name != "node_modules" {
                 walk(&path, files)?;
             }
-        } else if path.extension().is_some_and(|e| e == "storm") {
+        } else if path.extension().is_some_and(|e| e == "storm")
+            // Only regular files (or links to them): a FIFO would block the read.
+            && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
+        {
             files.push(path);
         }
     }

@@ -1,9 +1,94 @@
-//! Placeholder while the target is being built: it renders no file yet.
+//! The `schemas/` target: the contracts of the model (outputs.md, "schemas/ —
+//! contracts"). Per event a JSON Schema (draft-04) of its payload; per context an
+//! AsyncAPI 3.0 document of what it publishes and consumes on the chosen backend.
+//!
+//! Both are machine formats built as ordered trees ([`tree::Node`]) and written
+//! with serde_json and serde_yaml: every value is derived from the model, and a
+//! template would only restate the tree. The trees keep members in the order they
+//! are added (a schema reads `$schema`, `title`, `type`, `properties`, ...);
+//! collections come from the model's order or are sorted, so the bytes are
+//! deterministic.
 
-use crate::generate::Rendered;
-use crate::model::Model;
+mod asyncapi;
+mod json_schema;
+mod tree;
+
+use crate::generate::{Owner, Rendered};
+use crate::model::{ContextId, EventId, Model};
+use crate::names::kebab;
 use crate::wire::Wire;
+use std::path::PathBuf;
 
-pub fn render(_model: &Model, _wire: &Wire) -> Rendered {
-    Vec::new()
+pub fn render(model: &Model, wire: &Wire) -> Rendered {
+    let mut files: Rendered = model
+        .event_ids()
+        .map(|e| {
+            (
+                wire.schema_path(model, e),
+                event_schema(model, e),
+                Owner::Storm,
+            )
+        })
+        .collect();
+    for context in model.context_ids() {
+        let path = PathBuf::from(format!(
+            "schemas/{}/asyncapi.yaml",
+            kebab(&model.context(context).name.name)
+        ));
+        let body = asyncapi::document(model, wire, context).to_yaml();
+        files.push((path, body, Owner::Storm));
+    }
+    files
+}
+
+/// The JSON Schema of one event's payload, pretty-printed, as in its file (without
+/// the ownership marker): also what the EventBridge schema registry gets.
+pub fn event_schema(model: &Model, event: EventId) -> String {
+    json_schema::event_schema(model, event).to_json()
+}
+
+// Names of broker resources the AsyncAPI documents mention; they match what the
+// `routing/` target creates.
+
+/// The EventBridge bus.
+fn bus(wire: &Wire) -> String {
+    aws_name(&[&wire.namespace])
+}
+
+/// The SNS topic a context publishes to.
+fn sns_topic(model: &Model, wire: &Wire, context: ContextId) -> String {
+    aws_name(&[
+        &wire.namespace,
+        &kebab(&model.context(context).name.name),
+        "events",
+    ])
+}
+
+/// The dead-letter queue of an inbox.
+fn dead_letter_queue(inbox: &str) -> String {
+    format!("{inbox}-dlq")
+}
+
+/// The Kafka consumer group of a consuming context.
+fn group(model: &Model, context: ContextId) -> String {
+    kebab(&model.context(context).name.name)
+}
+
+/// AWS resource names take letters, digits, `-` and `_`.
+fn aws_name(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            p.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
