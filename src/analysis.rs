@@ -12,6 +12,9 @@ pub struct Analysis {
     pub sources: Sources,
     pub model: Model,
     pub diagnostics: Diagnostics,
+    /// Warnings not reported because the model did not resolve (they would mostly
+    /// echo its errors); shown once the errors are fixed.
+    pub suppressed_warnings: usize,
 }
 
 impl Analysis {
@@ -57,6 +60,7 @@ fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Back
         .map(|(id, file)| syntax::parse(id, &file.text, &mut diagnostics))
         .collect();
     let mut model = Model::default();
+    let mut suppressed_warnings = 0;
     if !diagnostics.has_errors() {
         model = resolve::resolve(&files, &mut diagnostics);
         let resolved = !diagnostics.has_errors();
@@ -66,9 +70,11 @@ fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Back
         checks::routing_fits(&model, backend, &mut checked);
         // Warnings about a model that did not resolve mostly echo its errors
         // (an event "never emitted" because the `emits` naming it was wrong).
+        let before = checked.list.len();
         checked
             .list
             .retain(|d| resolved || d.severity == crate::diagnostic::Severity::Error);
+        suppressed_warnings = before - checked.list.len();
         diagnostics.list.extend(checked.list);
     }
     diagnostics.sort();
@@ -76,5 +82,6 @@ fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Back
         sources,
         model,
         diagnostics,
+        suppressed_warnings,
     }
 }

@@ -21,6 +21,59 @@ pub fn run(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics) {
     elements_are_used(model, graph, diags);
     names_follow_conventions(model, diags);
     hotspots_are_open(model, diags);
+    elements_are_not_empty(model, diags);
+}
+
+fn elements_are_not_empty(model: &Model, diags: &mut Diagnostics) {
+    for c in &model.contexts {
+        let empty = c.actors.is_empty()
+            && c.externals.is_empty()
+            && c.types.is_empty()
+            && c.enums.is_empty()
+            && c.aggregates.is_empty()
+            && c.events.is_empty()
+            && c.policies.is_empty()
+            && c.readmodels.is_empty();
+        if empty {
+            diags.push(
+                Diagnostic::new(Code::EmptyElement, c.name.span, format!("context `{}` is empty", c.name.name))
+                    .label("nothing on the board here yet")
+                    .help("add what the workshop found (aggregates, policies, read models), or remove the context"),
+            );
+        }
+    }
+    for a in &model.aggregates {
+        if a.commands.is_empty() {
+            diags.push(
+                Diagnostic::new(
+                    Code::EmptyElement,
+                    a.name.span,
+                    format!("aggregate `{}` has no command", a.name.name),
+                )
+                .label("nothing can change it")
+                .help(format!(
+                    "add the commands it accepts: `command Name emits Event` inside `aggregate {}`",
+                    a.name.name
+                )),
+            );
+        }
+    }
+    for e in &model.enums {
+        if e.variants.is_empty() {
+            diags.push(
+                Diagnostic::new(
+                    Code::EmptyElement,
+                    e.name.span,
+                    format!("enum `{}` has no variant", e.name.name),
+                )
+                .label("no value can have this type")
+                .help(format!(
+                    "list its values: `enum {} {{ First, Second }}`",
+                    e.name.name
+                )),
+            );
+        }
+    }
 }
 
 /// Every field list of the model, with the name of its owner for messages.
@@ -400,7 +453,7 @@ fn policies_loop(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics) {
             d = d.with(model.policy(p).name.span, "part of the loop");
         }
         diags.push(d.help(
-            "make sure the loop ends: a `requires` on one of its commands, or a policy that reacts only to some of the events",
+            "make sure the loop ends (a `requires` that rejects the repeated command, or an event the policy does not hear); if it does, allow the lint: `lints: { policy-loop: allow }`",
         ));
     }
 }
@@ -488,6 +541,20 @@ fn states_are_reachable(model: &Model, diags: &mut Diagnostics) {
                         state.name.name
                     ),
                 )
+            } else if !aggregate.events.iter().any(|&e| {
+                model.event(e).enters.is_some_and(|s| s.id == index)
+                    && aggregate
+                        .commands
+                        .iter()
+                        .any(|&c| model.command(c).emits.iter().any(|r| r.id == e))
+            }) {
+                (
+                    format!(
+                        "state `{}` of `{}` cannot be reached: no command emits the events entering it",
+                        state.name.name, aggregate.name.name
+                    ),
+                    "add the event that enters it to the `emits` of a command".to_string(),
+                )
             } else if !creates {
                 (
                     format!(
@@ -512,12 +579,23 @@ fn states_are_reachable(model: &Model, diags: &mut Diagnostics) {
 }
 
 fn elements_are_used(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics) {
-    let used_by_others = |node: NodeIndex| {
-        graph
-            .graph
-            .edges_directed(node, petgraph::Direction::Incoming)
-            .any(|e| matches!(e.weight(), Edge::UsesType { .. }) && e.source() != node)
-    };
+    // A type or enum is used when something that is not a value type (a command,
+    // an event, a read model, an aggregate) reaches it through the types it uses:
+    // a type used only by unused types is unused too.
+    let uses = EdgeFiltered::from_fn(&graph.graph, |e| {
+        matches!(e.weight(), Edge::UsesType { .. })
+    });
+    let mut reached: HashSet<NodeIndex> = HashSet::new();
+    for root in graph.graph.node_indices() {
+        if matches!(graph.node(root), Node::Type(_) | Node::Enum(_)) {
+            continue;
+        }
+        let mut dfs = Dfs::new(&uses, root);
+        while let Some(n) = dfs.next(&uses) {
+            reached.insert(n);
+        }
+    }
+    let used_by_others = |node: NodeIndex| reached.contains(&node);
     let mut unused: Vec<(&Name, &str)> = Vec::new();
     for (i, t) in model.types.iter().enumerate() {
         if !used_by_others(graph.type_node(TypeId(i as u32))) {
@@ -588,7 +666,7 @@ fn names_follow_conventions(model: &Model, diags: &mut Diagnostics) {
                     format!("{what} name `{}` is not in PascalCase", name.name),
                 )
                 .label("not PascalCase")
-                .help(format!("write `{}`", names::pascal(&name.name))),
+                .help(rename_to(names::pascal(&name.name))),
             );
         }
     }
@@ -615,10 +693,19 @@ fn names_follow_conventions(model: &Model, diags: &mut Diagnostics) {
                         format!("field `{}` is not in snake_case", f.name.name),
                     )
                     .label("not snake_case")
-                    .help(format!("write `{}`", names::snake(&f.name.name))),
+                    .help(rename_to(names::snake(&f.name.name))),
                 );
             }
         }
+    }
+}
+
+/// "write `X`", unless `X` is no name at all or one Rust reserves.
+fn rename_to(suggestion: String) -> String {
+    if suggestion.is_empty() || names::RUST_NOT_RAW.contains(&suggestion.as_str()) {
+        "rename it: letters and digits, starting with a letter".to_string()
+    } else {
+        format!("write `{suggestion}`")
     }
 }
 
@@ -629,8 +716,13 @@ fn hotspots_are_open(model: &Model, diags: &mut Diagnostics) {
         .flat_map(|c| &c.hotspots)
         .chain(model.aggregates.iter().flat_map(|a| &a.hotspots));
     for h in all {
+        let text = if h.text.trim().is_empty() {
+            "(empty: write the question between the quotes)".to_string()
+        } else {
+            h.text.clone()
+        };
         diags.push(
-            Diagnostic::new(Code::Hotspot, h.span, format!("open question: {}", h.text))
+            Diagnostic::new(Code::Hotspot, h.span, format!("open question: {text}"))
                 .label("hotspot")
                 .help("answer it in the model and remove the hotspot; `lints: { hotspot: deny }` keeps open questions out of a release"),
         );

@@ -211,12 +211,21 @@ enum SetupError {
 impl SetupError {
     /// Prints it; the exit code is always [`USAGE`].
     fn report(self) -> i32 {
+        self.report_as(Format::Human)
+    }
+
+    /// Prints it in the diagnostics format the command was asked for.
+    fn report_as(self, format: Format) -> i32 {
         match self {
             SetupError::Message(m) => fail(m),
             SetupError::Config(e) => {
                 let style = style();
                 for d in &e.diagnostics {
-                    eprint!("{}", render::human(&e.sources, d, style));
+                    match format {
+                        Format::Human => eprint!("{}", render::human(&e.sources, d, style)),
+                        Format::Json => println!("{}", render::json(&e.sources, d)),
+                        Format::Github => println!("{}", render::github(&e.sources, d)),
+                    }
                 }
                 eprintln!("error: the config cannot be used; nothing was done");
                 USAGE
@@ -328,6 +337,14 @@ fn report(analysis: &Analysis, args: &ReportArgs) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for d in &analysis.diagnostics.list {
+        // With --deny-warnings a warning fails the run: say so where it is shown.
+        let promoted;
+        let d = if args.deny_warnings && d.severity == Severity::Warning {
+            promoted = d.clone().severity(Severity::Error);
+            &promoted
+        } else {
+            d
+        };
         let _ = match args.format {
             Format::Human => {
                 eprint!("{}", render::human(&analysis.sources, d, style));
@@ -339,6 +356,12 @@ fn report(analysis: &Analysis, args: &ReportArgs) -> i32 {
     }
     let errors = analysis.diagnostics.count(Severity::Error);
     let warnings = analysis.diagnostics.count(Severity::Warning);
+    if args.format == Format::Human && !args.quiet && analysis.suppressed_warnings > 0 {
+        eprintln!(
+            "note: {} not shown until the errors are fixed",
+            plural(analysis.suppressed_warnings, "warning")
+        );
+    }
     if args.format == Format::Human && !args.quiet && (errors > 0 || warnings > 0) {
         eprintln!("{}", summary(errors, warnings, args.deny_warnings));
     }
@@ -351,8 +374,11 @@ fn report(analysis: &Analysis, args: &ReportArgs) -> i32 {
     }
 }
 
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 fn summary(errors: usize, warnings: usize, deny_warnings: bool) -> String {
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let counts = match (errors, warnings) {
         (0, w) => plural(w, "warning"),
         (e, 0) => plural(e, "error"),
@@ -368,18 +394,18 @@ fn summary(errors: usize, warnings: usize, deny_warnings: bool) -> String {
 fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<BackendArg>) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
-        Err(e) => return e.report(),
+        Err(e) => return e.report_as(args.format),
     };
     let analysis = analyze_with_lints(&setup, backend(&setup, backend_arg));
     let code = report(&analysis, args);
     if code == OK && args.format == Format::Human && !args.quiet {
         let m = &analysis.model;
         eprintln!(
-            "checked {} contexts, {} aggregates, {} commands, {} events: no errors",
-            m.contexts.len(),
-            m.aggregates.len(),
-            m.commands.len(),
-            m.events.len()
+            "checked {}, {}, {}, {}: no errors",
+            plural(m.contexts.len(), "context"),
+            plural(m.aggregates.len(), "aggregate"),
+            plural(m.commands.len(), "command"),
+            plural(m.events.len(), "event")
         );
     }
     code
@@ -401,10 +427,12 @@ fn namespace(setup: &Setup) -> String {
     } else {
         first.with_extension("")
     };
-    named
+    let name = named
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "storm".to_string())
+        .unwrap_or_default();
+    // A file stem may hold anything (`My Shop!.storm`); a source may not.
+    crate::init::namespace_for(&name)
 }
 
 /// How `generate` treats the disk.
@@ -423,7 +451,7 @@ fn generate(
 ) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
-        Err(e) => return e.report(),
+        Err(e) => return e.report_as(args.format),
     };
     let out = out_dir(&setup, out);
     let backend = backend(&setup, backend_arg);
@@ -438,7 +466,7 @@ fn watch(
 ) -> i32 {
     let mut setup = match setup(model) {
         Ok(s) => s,
-        Err(e) => return e.report(),
+        Err(e) => return e.report_as(args.format),
     };
     let mode = Mode {
         check: false,
@@ -516,7 +544,7 @@ fn breaking(model: &ModelArgs, args: &ReportArgs, against: &str) -> i32 {
     use crate::breaking;
     let setup = match setup(model) {
         Ok(s) => s,
-        Err(e) => return e.report(),
+        Err(e) => return e.report_as(args.format),
     };
     let backend = backend(&setup, None);
     let new = analyze_with_lints(&setup, backend);

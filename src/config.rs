@@ -232,10 +232,12 @@ fn yaml_error(file: FileId, text: &str, e: &serde_yaml::Error) -> Diagnostic {
         "start the file with `version: 1`".to_string()
     } else if message.contains("Backend") || message.contains("eventbridge") {
         "`backend` is one of `eventbridge`, `sns-sqs` and `kafka`".to_string()
+    } else if message.contains("RustTarget") || message.contains("Runtime") {
+        "`rust` is `true`, `false` or `{ runtime: cqrs-es }` (the one runtime storm generates for)".to_string()
     } else if message.contains("variant") && message.contains("allow") {
         "a lint is `allow`, `warn` or `deny`".to_string()
     } else {
-        "see the config reference in cli.md: `version`, `model`, `namespace`, `backend`, `out`, `targets`, `lints`".to_string()
+        "storm.yaml's keys are `version`, `model`, `namespace`, `backend`, `out`, `targets` and `lints`; `storm init` writes an example".to_string()
     };
     let end = (offset + 1).min(text.len());
     Diagnostic::new(Code::Config, Span::new(file, offset, end), message)
@@ -322,6 +324,12 @@ fn validate(
                     models.extend(found);
                 }
             }
+        } else if !pattern.exists() {
+            diagnostics.push(
+                Diagnostic::new(Code::Config, span, format!("model path `{entry}` does not exist"))
+                    .label("no such file or directory")
+                    .help("model paths are relative to storm.yaml"),
+            );
         } else {
             models.push(pattern);
         }

@@ -75,6 +75,7 @@ codes! {
     UnusedElement = "unused-element", Warning;
     Naming = "naming", Warning;
     Hotspot = "hotspot", Warning;
+    EmptyElement = "empty-element", Warning;
     RoutingLimit = "routing-limit", Error;
 }
 

@@ -183,6 +183,10 @@ const IRREGULAR_PAST: &[&str] = &[
     "thought",
     "thrown",
     "told",
+    "went",
+    "cast",
+    "sped",
+    "bred",
     "torn",
     "undone",
     "understood",
@@ -196,15 +200,67 @@ const IRREGULAR_PAST: &[&str] = &[
     "woken",
 ];
 
-/// Whether an event name reads as something that happened (`OrderPlaced`, `PaymentSent`).
+/// Words ending in `-ed` that are not past participles.
+const NOT_PAST: &[&str] = &[
+    "bed", "red", "shed", "sled", "wed", "embed", "hundred", "kindred", "sacred", "naked",
+    "wicked", "wretched", "rugged", "ragged", "shred", "bred", "sped", "led", "fed",
+];
+
+/// Past participles ending in `-eed` (most `-eed` words are not: `Need`, `Feed`, `Speed`).
+const PAST_EED: &[&str] = &[
+    "agreed",
+    "disagreed",
+    "freed",
+    "guaranteed",
+    "decreed",
+    "refereed",
+];
+
+/// Particles of phrasal verbs: `UserLoggedIn`, `ServerShutDown`, `LightSwitchedOn`.
+const PARTICLES: &[&str] = &[
+    "in", "out", "on", "off", "up", "down", "back", "over", "away", "through",
+];
+
+/// Whether an event name reads as something that happened (`OrderPlaced`,
+/// `PaymentSent`, `UserLoggedIn`, `OrderPlacedV2`).
 pub fn is_past_tense(name: &str) -> bool {
-    match words(name).last() {
-        Some(last) => {
-            let last = last.to_lowercase();
-            last.ends_with("ed") || IRREGULAR_PAST.contains(&last.as_str())
+    let mut words: Vec<String> = words(name).iter().map(|w| w.to_lowercase()).collect();
+    // A version or counter at the end (`V2`, `2`) says nothing about tense.
+    while let Some(last) = words.last() {
+        let digits = last.trim_start_matches('v');
+        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+            words.pop();
+        } else if let Some(stripped) = last.strip_suffix(|c: char| c.is_ascii_digit()) {
+            let stripped = stripped
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .to_string();
+            words.pop();
+            words.push(stripped);
+        } else {
+            break;
         }
+    }
+    if words.len() >= 2
+        && words
+            .last()
+            .is_some_and(|w| PARTICLES.contains(&w.as_str()))
+    {
+        words.pop();
+    }
+    match words.last() {
+        Some(last) => past_participle(last),
         None => false,
     }
+}
+
+fn past_participle(word: &str) -> bool {
+    if IRREGULAR_PAST.contains(&word) {
+        return true;
+    }
+    if word.ends_with("eed") {
+        return PAST_EED.contains(&word);
+    }
+    word.ends_with("ed") && !NOT_PAST.contains(&word)
 }
 
 /// Rust keywords: usable as raw identifiers (`r#type`), except these.
@@ -225,5 +281,31 @@ mod tests {
         assert!(is_past_tense("OrderPlaced"));
         assert!(is_past_tense("PaymentSent"));
         assert!(!is_past_tense("PlaceOrder"));
+        for past in [
+            "UserLoggedIn",
+            "ServerShutDown",
+            "LightSwitchedOn",
+            "UserSetUp",
+            "VoteCast",
+            "OrderPlacedV2",
+            "OrderPlaced2",
+            "PaymentAgreed",
+            "Went",
+        ] {
+            assert!(is_past_tense(past), "{past}");
+        }
+        for not_past in [
+            "OrderFeed",
+            "ItemNeed",
+            "DataSeed",
+            "DeviceEmbed",
+            "PriceSpeed",
+            "OrderHundred",
+            "StockBed",
+            "TaskRed",
+            "LogIn",
+        ] {
+            assert!(!is_past_tense(not_past), "{not_past}");
+        }
     }
 }

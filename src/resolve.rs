@@ -322,6 +322,27 @@ impl<'d> Resolver<'d> {
         }
     }
 
+    /// Reports a name that a reference list (`emits`, `when`, ...) names twice.
+    fn listed_once(&mut self, names: impl IntoIterator<Item = (String, Span)>, list: &str) {
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for (name, span) in names {
+            if let Some(&first) = seen.get(&name) {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::DuplicateName,
+                        span,
+                        format!("`{name}` is listed twice in {list}"),
+                    )
+                    .label("listed again")
+                    .with(first, "first listed here")
+                    .help("name it once"),
+                );
+            } else {
+                seen.insert(name, span);
+            }
+        }
+    }
+
     /// Reports names that repeat within one block (fields, variants, states).
     fn unique(&mut self, names: &[&ast::Ident], what: &str, owner: &str) {
         let mut seen: HashMap<&str, Span> = HashMap::new();
@@ -451,6 +472,10 @@ impl<'d> Resolver<'d> {
         match item {
             Pending::External(id, e) => {
                 let context = self.model.external(id).context;
+                self.listed_once(
+                    e.emits.iter().map(|q| (q.to_string(), q.span)),
+                    &format!("the `emits` of `{}`", e.name.name),
+                );
                 let mut emits = vec![];
                 for q in &e.emits {
                     let Some(event) = self.event(context, q) else {
@@ -489,6 +514,17 @@ impl<'d> Resolver<'d> {
             Pending::Aggregate(id, a) => {
                 let context = self.model.aggregate(id).context;
                 if let Some(decl) = a.ids.first() {
+                    if !matches!(decl.ty.kind, ast::TypeExprKind::Named(_)) {
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::WrongKind,
+                                decl.ty.span,
+                                format!("the id of `{}` must be a single value", a.name.name),
+                            )
+                            .label("a list or an optional cannot identify an aggregate")
+                            .help("use a plain type: `id order_id: Uuid`"),
+                        );
+                    }
                     self.model.aggregates[id.index()].id = Field {
                         doc: decl.doc.clone(),
                         name: Name::from(&decl.name),
@@ -557,6 +593,10 @@ impl<'d> Resolver<'d> {
             }
             Pending::Policy(id, p) => {
                 let context = self.model.policy(id).context;
+                self.listed_once(
+                    p.when.iter().map(|q| (q.to_string(), q.span)),
+                    &format!("the `when` of `{}`", p.name.name),
+                );
                 let when = p
                     .when
                     .iter()
@@ -574,6 +614,10 @@ impl<'d> Resolver<'d> {
             }
             Pending::ReadModel(id, m) => {
                 let context = self.model.readmodel(id).context;
+                self.listed_once(
+                    m.from.iter().map(|q| (q.to_string(), q.span)),
+                    &format!("the `from` of `{}`", m.name.name),
+                );
                 let from = m
                     .from
                     .iter()
@@ -606,6 +650,14 @@ impl<'d> Resolver<'d> {
                     }),
                     _ => None,
                 });
+        self.listed_once(
+            c.requires.iter().map(|s| (s.name.clone(), s.span)),
+            &format!("the `requires` of `{}`", c.name.name),
+        );
+        self.listed_once(
+            c.emits.iter().map(|q| (q.to_string(), q.span)),
+            &format!("the `emits` of `{}`", c.name.name),
+        );
         let requires = c
             .requires
             .iter()
@@ -961,9 +1013,51 @@ impl<'d> Resolver<'d> {
                 .help("a model has at most one `contextmap`; move these relations into the first"),
             );
         }
+        let mut seen: HashMap<(ContextId, ContextId), Span> = HashMap::new();
         for relation in maps.iter().flat_map(|m| &m.relations) {
             let up = self.context_ref(&relation.left);
             let down = self.context_ref(&relation.right);
+            self.listed_once(
+                relation.patterns.iter().map(|p| (p.name.clone(), p.span)),
+                "the patterns of this relation",
+            );
+            if let (Some(u), Some(d)) = (up, down) {
+                if u == d {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::ContextmapPattern,
+                            relation.span,
+                            format!("`{}` is related to itself", relation.left.name),
+                        )
+                        .label("a context always sees its own events")
+                        .help("remove this relation"),
+                    );
+                    continue;
+                }
+                let mut keys = vec![(u, d)];
+                if relation.mutual {
+                    keys.push((d, u));
+                }
+                if let Some(first) = keys.iter().find_map(|k| seen.get(k).copied()) {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::DuplicateName,
+                            relation.span,
+                            format!(
+                                "the relation between `{}` and `{}` is declared twice",
+                                relation.left.name, relation.right.name
+                            ),
+                        )
+                        .label("declared again")
+                        .with(first, "first declared here")
+                        .help("declare each relation once, with all its patterns"),
+                    );
+                    continue;
+                }
+                for k in keys {
+                    seen.insert(k, relation.span);
+                }
+            }
             let mut patterns = vec![];
             for p in &relation.patterns {
                 let (fits, others) = if relation.mutual {
