@@ -184,9 +184,12 @@ impl Scenario {
                 loop {
                     let watch = self.watch.as_mut().expect("wait needs a watch");
                     let text = watch.stderr.lock().expect("lock").clone();
-                    if let Some(at) = text[watch.seen..].find(rest) {
+                    // Only a whole line counts: the rest of it may still be on its way.
+                    let found = text[watch.seen..].find(rest).and_then(|at| {
                         let end = watch.seen + at + rest.len();
-                        let end = text[end..].find('\n').map_or(text.len(), |n| end + n + 1);
+                        text[end..].find('\n').map(|n| end + n + 1)
+                    });
+                    if let Some(end) = found {
                         let seen = std::mem::replace(&mut watch.seen, end);
                         let shown = self.scrub(&text[seen..end]);
                         self.transcript.push_str(&shown);
