@@ -3,7 +3,11 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{Sources, Span};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use crate::source::SourceFile;
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -152,19 +156,92 @@ fn escape_property(s: &str) -> String {
 /// report per other file that a label points into.
 struct Report<'a> {
     diagnostic: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: Window<'a>,
     labels: Vec<LabeledSpan>,
-    related: Vec<Related>,
+    related: Vec<Related<'a>>,
 }
 
-struct Related {
-    source: NamedSource<String>,
+struct Related<'a> {
+    source: Window<'a>,
     label: LabeledSpan,
 }
 
-fn named(sources: &Sources, span: Span) -> NamedSource<String> {
+fn named<'a>(sources: &'a Sources, span: Span) -> Window<'a> {
     let file = sources.get(span.file);
-    NamedSource::new(display_path(&file.path), file.text.clone())
+    Window {
+        name: display_path(&file.path),
+        file,
+    }
+}
+
+/// A model file as miette reads it: through the file's line index, so that a
+/// report costs what it shows rather than the size of the file, and with long
+/// lines cut to a window around the span.
+struct Window<'a> {
+    name: String,
+    file: &'a SourceFile,
+}
+
+/// Lines longer than this are shown as a window around the span.
+const LONG_LINE: usize = 400;
+const WINDOW_MARGIN: usize = 80;
+
+impl SourceCode for Window<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let text = &self.file.text;
+        let start = span.offset();
+        let end = start + span.len();
+        if end > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let span_first = self.file.line_of(start);
+        let span_last = self.file.line_of(end.saturating_sub(1).max(start));
+        let mut first = span_first.saturating_sub(before);
+        let mut last = (span_last + after).min(self.file.line_count() - 1);
+        let mut from = self.file.line_start(first);
+        let mut to = self.file.line_end(last).min(text.len());
+        if to - from > LONG_LINE {
+            // Only the span's own lines, and of those a window around the span.
+            first = span_first;
+            last = span_last;
+            from = floor_char(text, start.saturating_sub(WINDOW_MARGIN).max(self.file.line_start(first)));
+            to = ceil_char(text, (end + WINDOW_MARGIN).min(self.file.line_end(last).min(text.len())));
+        }
+        let column = if before == 0 {
+            text[self.file.line_start(first)..start].chars().count()
+        } else {
+            text[self.file.line_start(first)..from].chars().count()
+        };
+        let data = if before == 0 { &text[start..to] } else { &text[from..to] };
+        let offset = if before == 0 { start } else { from };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            data.as_bytes(),
+            (offset, data.len()).into(),
+            first,
+            column,
+            last + 1,
+        )))
+    }
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(text: &str, mut i: usize) -> usize {
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 fn labeled(span: Span, text: &str) -> LabeledSpan {
@@ -173,7 +250,7 @@ fn labeled(span: Span, text: &str) -> LabeledSpan {
 }
 
 impl<'a> Report<'a> {
-    fn new(sources: &Sources, diagnostic: &'a Diagnostic) -> Report<'a> {
+    fn new(sources: &'a Sources, diagnostic: &'a Diagnostic) -> Report<'a> {
         let primary = diagnostic.span();
         let mut labels = Vec::new();
         let mut related = Vec::new();
@@ -254,21 +331,21 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
-impl fmt::Debug for Related {
+impl fmt::Debug for Related<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label.label().unwrap_or("related"))
     }
 }
 
-impl fmt::Display for Related {
+impl fmt::Display for Related<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label.label().unwrap_or("related"))
     }
 }
 
-impl std::error::Error for Related {}
+impl std::error::Error for Related<'_> {}
 
-impl miette::Diagnostic for Related {
+impl miette::Diagnostic for Related<'_> {
     fn severity(&self) -> Option<miette::Severity> {
         Some(miette::Severity::Advice)
     }
