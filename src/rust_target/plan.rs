@@ -1,0 +1,1075 @@
+//! The plan the Rust templates see: every identifier, type and wire name worked
+//! out here, so the templates only lay code out.
+
+use super::idents::{
+    Site, contracts_module, doc_lines, pascal_ident, reaches, rust_type, snake_ident, unraw,
+};
+use crate::model::{
+    AggregateId, ContextId, EventId, EventOwner, Field, Handler, Model, PolicyId, ReadModelId, Type,
+};
+use crate::names::kebab;
+use crate::wire::{Wire, metadata};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+pub struct Plan {
+    /// Workspace members, relative to `rust/`, sorted.
+    pub members: Vec<String>,
+    pub namespace: String,
+    /// The contracts module with envelopes and metadata (`envelope`, unless a
+    /// context takes that name).
+    pub envelope: String,
+    pub metadata: MetadataKeys,
+    pub contexts: Vec<ContextPlan>,
+    /// Whether any context publishes an event (the contracts tests have work).
+    pub any_events: bool,
+    /// (module, doc lines) of every context, sorted by module as rustfmt orders them.
+    pub modules: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Serialize)]
+pub struct MetadataKeys {
+    pub key: &'static str,
+    pub aggregate_id: &'static str,
+    pub aggregate_version: &'static str,
+    pub event_version: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct ContextPlan {
+    pub name: String,
+    pub doc: Vec<String>,
+    /// The context's module in the contracts crate.
+    pub module: String,
+    /// Folder and package of its service crate (`ordering-service`).
+    pub package: String,
+    /// Library name of its service crate (`ordering_service`).
+    pub lib: String,
+    pub source: String,
+    /// `pub const SOURCE: &str = "...";`, laid out.
+    pub source_const: String,
+    pub envelope: String,
+    pub types: Vec<TypePlan>,
+    pub enums: Vec<EnumPlan>,
+    pub events: Vec<EventPlan>,
+    pub aggregates: Vec<AggregatePlan>,
+    pub policies: Vec<PolicyPlan>,
+    pub read_models: Vec<ReadModelPlan>,
+    /// Subscribed events, with their handlers in this context.
+    pub inbox: Vec<InboxEvent>,
+    /// Aggregates whose commands policies issue: variants of `inbox::Issued`.
+    pub issued: Vec<IssuedPlan>,
+    pub has_handlers: bool,
+    /// Modules of `behaviour`, sorted as rustfmt orders them.
+    pub behaviour_modules: Vec<String>,
+    /// The behaviour module of policies and projections: `handlers`, unless an
+    /// aggregate takes that name.
+    pub handlers_module: String,
+    /// The `H: ...` line of `dispatch` and `receive`, laid out.
+    pub bounds: String,
+    pub any_commands: bool,
+}
+
+#[derive(Serialize)]
+pub struct FieldPlan {
+    pub doc: Vec<String>,
+    pub ident: String,
+    /// The model's name, kept on the wire.
+    pub wire: String,
+    pub rename: bool,
+    pub ty: String,
+    pub optional: bool,
+    /// The `#[serde(...)]` attribute, laid out as rustfmt does at four spaces of
+    /// indentation; empty when serde's defaults fit.
+    pub attr: String,
+    /// `pub ident: Type,` laid out at four and at eight spaces.
+    pub decl4: String,
+    pub decl8: String,
+}
+
+#[derive(Serialize)]
+pub struct TypePlan {
+    pub doc: Vec<String>,
+    pub ident: String,
+    pub fields: Vec<FieldPlan>,
+}
+
+#[derive(Serialize)]
+pub struct VariantPlan {
+    pub doc: Vec<String>,
+    pub ident: String,
+    pub wire: String,
+    pub rename: bool,
+}
+
+#[derive(Serialize)]
+pub struct EnumPlan {
+    pub doc: Vec<String>,
+    pub ident: String,
+    pub variants: Vec<VariantPlan>,
+}
+
+#[derive(Serialize)]
+pub struct EventPlan {
+    pub doc: Vec<String>,
+    pub ident: String,
+    pub wire: String,
+    pub version: u32,
+    pub fields: Vec<FieldPlan>,
+    /// A test function name: `order_placed`.
+    pub test: String,
+    /// The JSON keys of the default value (non-optional fields), sorted.
+    pub keys: Vec<String>,
+    /// `let expected: [&str; N] = [...];` at eight spaces, laid out.
+    pub expected: String,
+}
+
+#[derive(Serialize)]
+pub struct CommandPlan {
+    pub doc: Vec<String>,
+    pub ident: String,
+    pub wire: String,
+    pub method: String,
+    /// Whether its Rust name differs from the model's (serde renames it).
+    pub rename: bool,
+    pub fields: Vec<FieldPlan>,
+    pub keys: Vec<String>,
+    /// `let expected: [&str; N] = [...];` at eight spaces, laid out.
+    pub expected: String,
+    /// Status variants the command requires; empty: accepted in any state.
+    pub requires: Vec<String>,
+    /// Status variants it is rejected in (when it has `requires`).
+    pub rejected: Vec<String>,
+    /// Its arm in `guard` and in `handle`, laid out.
+    pub guard_arm: String,
+    pub handle_arm: String,
+}
+
+#[derive(Serialize)]
+pub struct AggregateEventPlan {
+    pub doc: Vec<String>,
+    pub ident: String,
+    pub wire: String,
+    pub version: u32,
+    /// `::contracts::ordering::OrderPlaced`
+    pub path: String,
+    pub method: String,
+    pub rename: bool,
+    pub enters: Option<String>,
+    /// Its `Evolve` declaration and its skeleton in the behaviour file, laid out.
+    pub evolve_decl: String,
+    pub evolve_skeleton: String,
+}
+
+#[derive(Serialize)]
+pub struct AggregatePlan {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub module: String,
+    /// Its file name in `aggregates/` and `behaviour/` (the module without `r#`).
+    pub file: String,
+    /// Its module in the generated tests (never `inbox`).
+    pub test_module: String,
+    pub ident: String,
+    pub id_field: String,
+    pub id_type: String,
+    pub has_lifecycle: bool,
+    pub states: Vec<VariantPlan>,
+    pub state_fields: Vec<FieldPlan>,
+    pub commands: Vec<CommandPlan>,
+    pub events: Vec<AggregateEventPlan>,
+    pub has_guard: bool,
+    /// The imports of its behaviour file, sorted as rustfmt does (edition 2021).
+    pub behaviour_imports: String,
+}
+
+/// One event a handler reacts to.
+#[derive(Serialize)]
+pub struct HandlerEvent {
+    pub method: String,
+    pub path: String,
+    /// `Context.Event`
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct PolicyPlan {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub ident: String,
+    pub events: Vec<HandlerEvent>,
+    /// The issued command: `crate::aggregates::order::commands::ConfirmPayment`.
+    pub command_path: String,
+    /// The same path from outside the crate (tests).
+    pub command_path_outside: String,
+    pub command_name: String,
+    /// `pub type <Policy> = Issue<command>;` at four spaces, laid out.
+    pub alias: String,
+    /// Variant of `inbox::Issued` and of the aggregate's `Command`.
+    pub aggregate_variant: String,
+    pub aggregate_module: String,
+    pub command_variant: String,
+}
+
+#[derive(Serialize)]
+pub struct ViewPlan {
+    /// The signature of `View::update`, laid out.
+    pub signature: String,
+    pub aggregate_module: String,
+    pub aggregate_ident: String,
+    pub events: Vec<ViewEvent>,
+    /// Whether the read model takes every event of the aggregate.
+    pub all: bool,
+}
+
+#[derive(Serialize)]
+pub struct ViewEvent {
+    /// The variant of the aggregate's `Event`.
+    pub variant: String,
+    /// The projection call, laid out for an arm body (16) or an `if let` (12).
+    pub call_arm: String,
+    pub call_if: String,
+    /// The projection method.
+    pub method: String,
+}
+
+#[derive(Serialize)]
+pub struct ReadModelPlan {
+    pub name: String,
+    pub doc: Vec<String>,
+    pub ident: String,
+    /// Its field in `inbox::Views`.
+    pub field: String,
+    pub fields: Vec<FieldPlan>,
+    pub events: Vec<HandlerEvent>,
+    pub views: Vec<ViewPlan>,
+}
+
+#[derive(Serialize)]
+pub struct InboxHandler {
+    pub is_policy: bool,
+    pub trait_path: String,
+    pub method: String,
+    /// For read models: the field of `Views`.
+    pub view: String,
+    /// For policies: the `Issued` variant and command variant.
+    pub aggregate_variant: String,
+    pub aggregate_module: String,
+    pub command_variant: String,
+    /// What the generated tests record: `ConfirmPaidOrders <- Payments.PaymentCaptured`.
+    pub label: String,
+    /// The call statement in `dispatch`, laid out.
+    pub call: String,
+    /// For policies: the statement wrapping the issued command, laid out.
+    pub wrap: String,
+}
+
+#[derive(Serialize)]
+pub struct InboxEvent {
+    /// `("source", "Type") => {` at eight spaces, laid out.
+    pub pattern: String,
+    pub variant: String,
+    pub path: String,
+    pub source: String,
+    pub wire: String,
+    pub name: String,
+    pub test: String,
+    pub handlers: Vec<InboxHandler>,
+    /// How many of the handlers are policies (each issues one command in tests).
+    pub policies: usize,
+    /// `let expected = vec![...];` with the handler labels, laid out.
+    pub expected: String,
+}
+
+#[derive(Serialize)]
+pub struct IssuedPlan {
+    pub variant: String,
+    pub module: String,
+}
+
+pub fn plan(model: &Model, wire: &Wire) -> Plan {
+    let contexts: Vec<ContextPlan> = model
+        .context_ids()
+        .map(|c| context_plan(model, wire, c))
+        .collect();
+    let mut members = vec!["crates/contracts".to_string()];
+    members.extend(contexts.iter().map(|c| format!("crates/{}", c.package)));
+    members.sort();
+    let envelope = if contexts.iter().any(|c| c.module == "envelope") {
+        "storm_envelope"
+    } else {
+        "envelope"
+    };
+    let contexts: Vec<ContextPlan> = contexts
+        .into_iter()
+        .map(|c| ContextPlan {
+            envelope: envelope.to_string(),
+            ..c
+        })
+        .collect();
+    let mut modules: Vec<(String, Vec<String>)> = contexts
+        .iter()
+        .map(|c: &ContextPlan| (c.module.clone(), c.doc.clone()))
+        .collect();
+    modules.push((envelope.to_string(), Vec::new()));
+    modules.sort_by(|a, b| unraw(&a.0).cmp(unraw(&b.0)));
+    Plan {
+        any_events: contexts.iter().any(|c| !c.events.is_empty()),
+        modules,
+        members,
+        envelope: envelope.to_string(),
+        namespace: wire.namespace.clone(),
+        metadata: MetadataKeys {
+            key: metadata::KEY,
+            aggregate_id: metadata::AGGREGATE_ID,
+            aggregate_version: metadata::AGGREGATE_VERSION,
+            event_version: metadata::EVENT_VERSION,
+        },
+        contexts,
+    }
+}
+
+fn fields(
+    model: &Model,
+    list: &[Field],
+    site: Site,
+    boxed: &dyn Fn(crate::model::TypeId) -> bool,
+) -> Vec<FieldPlan> {
+    list.iter()
+        .map(|f| {
+            let ident = snake_ident(&f.name.name);
+            let rename = unraw(&ident) != f.name.name;
+            let optional = matches!(f.ty, Type::Optional(_));
+            let ty = rust_type(model, &f.ty, site, boxed);
+            let prefix = format!("pub {ident}: ");
+            FieldPlan {
+                decl4: type_line(4, &prefix, &ty, ","),
+                decl8: type_line(8, &prefix, &ty, ","),
+                attr: serde_attr(rename.then_some(f.name.name.as_str()), optional),
+                doc: doc_lines(&f.doc),
+                rename,
+                wire: f.name.name.clone(),
+                ty: rust_type(model, &f.ty, site, boxed),
+                optional,
+                ident,
+            }
+        })
+        .collect()
+}
+
+/// A call statement laid out as rustfmt does at `indent` spaces: on one line when
+/// it fits, else broken after `=`, else one argument a line.
+pub fn call(indent: usize, prefix: &str, path: &str, args: &[&str], suffix: &str) -> String {
+    let pad = " ".repeat(indent);
+    let joined = args.join(", ");
+    let one = format!("{prefix}{path}({joined}){suffix}");
+    if indent + one.len() <= 100 && joined.len() <= 60 {
+        return format!("{pad}{one}");
+    }
+    let rest = format!("{path}({joined}){suffix}");
+    if !prefix.is_empty() && indent + 4 + rest.len() <= 100 && joined.len() <= 60 {
+        return format!("{pad}{}\n{pad}    {rest}", prefix.trim_end());
+    }
+    let simple = args.iter().all(|a| {
+        let a = a.strip_prefix('&').unwrap_or(a);
+        a.chars().all(|c| c.is_alphanumeric() || c == '_')
+    });
+    let packed = format!("{pad}    {},", args.join(", "));
+    if simple && packed.len() <= 100 {
+        return format!("{pad}{prefix}{path}(\n{packed}\n{pad}){suffix}");
+    }
+    let mut out = format!("{pad}{prefix}{path}(\n");
+    for arg in args {
+        out.push_str(&format!("{pad}    {arg},\n"));
+    }
+    out.push_str(&format!("{pad}){suffix}"));
+    out
+}
+
+/// `head[items]tail` (an array or `vec!`) laid out as rustfmt does: on one line when
+/// the items are short (or just one) and the line fits, else one item a line.
+pub fn list(indent: usize, head: &str, items: &[String], tail: &str) -> String {
+    let pad = " ".repeat(indent);
+    let joined = items.join(", ");
+    let one = format!("{pad}{head}[{joined}]{tail}");
+    if one.len() <= 100 && (items.len() <= 1 || joined.len() <= 60) {
+        return one;
+    }
+    let mut out = format!("{pad}{head}[\n");
+    for item in items {
+        out.push_str(&format!("{pad}    {item},\n"));
+    }
+    out.push_str(&format!("{pad}]{tail}"));
+    out
+}
+
+/// A match arm laid out as rustfmt does: `pattern => expr,` when it fits, else the
+/// expression in a block.
+pub fn arm(indent: usize, pattern: &str, expr: &str) -> String {
+    let pad = " ".repeat(indent);
+    let one = format!("{pad}{pattern} => {expr},");
+    if one.len() <= 100 {
+        one
+    } else {
+        format!("{pad}{pattern} => {{\n{pad}    {expr}\n{pad}}}")
+    }
+}
+
+/// A method of one `&mut self` and one reference parameter, laid out as rustfmt
+/// does; `end` is `;` for a declaration or ` {}` for an empty body.
+pub fn method(indent: usize, name: &str, param: &str, end: &str) -> String {
+    let pad = " ".repeat(indent);
+    let sig = format!("{pad}fn {name}(&mut self, {param})");
+    if sig.len() + end.len() <= 100 {
+        return format!("{sig}{end}");
+    }
+    if end == " {}" && sig.len() + 2 <= 100 {
+        return format!("{sig} {{\n{pad}}}");
+    }
+    let end = if end == " {}" {
+        format!(" {{\n{pad}}}")
+    } else {
+        end.to_string()
+    };
+    format!("{pad}fn {name}(\n{pad}    &mut self,\n{pad}    {param},\n{pad}){end}")
+}
+
+/// `prefix` `ty` `suffix` at `indent`, with generic arguments broken over lines
+/// as rustfmt does when the line is too long.
+fn type_line(indent: usize, prefix: &str, ty: &str, suffix: &str) -> String {
+    let pad = " ".repeat(indent);
+    let one = format!("{pad}{prefix}{ty}{suffix}");
+    if one.len() <= 100 {
+        return one;
+    }
+    match (ty.find('<'), ty.ends_with('>')) {
+        (Some(open), true) => {
+            let head = &ty[..open];
+            let inner = &ty[open + 1..ty.len() - 1];
+            format!(
+                "{pad}{prefix}{head}<\n{}\n{pad}>{suffix}",
+                type_line(indent + 4, "", inner, ",")
+            )
+        }
+        _ => one,
+    }
+}
+
+fn serde_attr(rename: Option<&str>, optional: bool) -> String {
+    let mut args: Vec<String> = Vec::new();
+    if let Some(wire) = rename {
+        args.push(format!("rename = {wire:?}"));
+    }
+    if optional {
+        args.push("default".to_string());
+        args.push("skip_serializing_if = \"::std::option::Option::is_none\"".to_string());
+    }
+    if args.is_empty() {
+        return String::new();
+    }
+    let line = format!("#[serde({})]", args.join(", "));
+    if line.len() + 4 <= 100 {
+        line
+    } else {
+        format!("#[serde(\n        {},\n    )]", args.join(",\n        "))
+    }
+}
+
+fn expected_keys(keys: &[String]) -> String {
+    let items: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+    list(
+        8,
+        &format!("let expected: [&str; {}] = ", keys.len()),
+        &items,
+        ";",
+    )
+}
+
+fn keys(fields: &[FieldPlan]) -> Vec<String> {
+    let mut keys: Vec<String> = fields
+        .iter()
+        .filter(|f| !f.optional)
+        .map(|f| f.wire.clone())
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn variant(doc: &crate::model::Doc, name: &str) -> VariantPlan {
+    let ident = pascal_ident(name);
+    VariantPlan {
+        doc: doc_lines(doc),
+        rename: unraw(&ident) != name,
+        wire: name.to_string(),
+        ident,
+    }
+}
+
+/// The identifier of an aggregate's struct: its name, unless that is one of the
+/// names its module already uses.
+fn aggregate_ident(name: &str) -> String {
+    let ident = pascal_ident(name);
+    if [
+        "Command", "Event", "Status", "State", "Error", "Decide", "Evolve",
+    ]
+    .contains(&ident.as_str())
+    {
+        format!("{ident}Aggregate")
+    } else {
+        ident
+    }
+}
+
+fn event_path(model: &Model, event: EventId) -> String {
+    let e = model.event(event);
+    format!(
+        "{}::{}",
+        contracts_module(model, e.context, Site::Service),
+        pascal_ident(&e.name.name)
+    )
+}
+
+/// Method names for a handler's events: `on_<event>`, qualified by context where
+/// two events share a name.
+fn handler_events(model: &Model, events: &[EventId]) -> Vec<HandlerEvent> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for &e in events {
+        *count.entry(model.event(e).name.name.as_str()).or_default() += 1;
+    }
+    events
+        .iter()
+        .map(|&e| {
+            let event = model.event(e);
+            let method = if count[event.name.name.as_str()] > 1 {
+                format!(
+                    "on_{}_{}",
+                    crate::names::snake(&model.context(event.context).name.name),
+                    crate::names::snake(&event.name.name)
+                )
+            } else {
+                format!("on_{}", crate::names::snake(&event.name.name))
+            };
+            HandlerEvent {
+                method,
+                path: event_path(model, e),
+                name: model.event_path(e),
+            }
+        })
+        .collect()
+}
+
+fn dedup_events(refs: &[crate::model::Ref<EventId>]) -> Vec<EventId> {
+    let mut out: Vec<EventId> = Vec::new();
+    for r in refs {
+        if !out.contains(&r.id) {
+            out.push(r.id);
+        }
+    }
+    out
+}
+
+fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
+    let context = model.context(id);
+    let module = snake_ident(&context.name.name);
+    let package = format!("{}-service", kebab(&context.name.name));
+    let lib = package.replace('-', "_");
+    let no_box = |_| false;
+
+    let types = context
+        .types
+        .iter()
+        .map(|&t| {
+            let def = model.type_def(t);
+            TypePlan {
+                doc: doc_lines(&def.doc),
+                ident: pascal_ident(&def.name.name),
+                fields: fields(model, &def.fields, Site::Contracts, &|other| {
+                    reaches(model, other, t)
+                }),
+            }
+        })
+        .collect();
+    let enums = context
+        .enums
+        .iter()
+        .map(|&e| {
+            let def = model.enum_def(e);
+            EnumPlan {
+                doc: doc_lines(&def.doc),
+                ident: pascal_ident(&def.name.name),
+                variants: def
+                    .variants
+                    .iter()
+                    .map(|v| variant(&v.doc, &v.name.name))
+                    .collect(),
+            }
+        })
+        .collect();
+
+    // Every event of the context: its aggregates' in order, then context-level ones.
+    let mut event_ids: Vec<EventId> = Vec::new();
+    for &a in &context.aggregates {
+        event_ids.extend(model.aggregate(a).events.iter().copied());
+    }
+    event_ids.extend(context.events.iter().copied());
+    let events = event_ids
+        .iter()
+        .map(|&e| {
+            let event = model.event(e);
+            let fields = fields(model, &event.fields, Site::Contracts, &no_box);
+            EventPlan {
+                doc: doc_lines(&event.doc),
+                ident: pascal_ident(&event.name.name),
+                wire: event.name.name.clone(),
+                version: event.version,
+                test: unraw(&snake_ident(&event.name.name)).to_string(),
+                expected: expected_keys(&keys(&fields)),
+                keys: keys(&fields),
+                fields,
+            }
+        })
+        .collect();
+
+    let aggregates: Vec<AggregatePlan> = context
+        .aggregates
+        .iter()
+        .map(|&a| aggregate_plan(model, a))
+        .collect();
+    let aggregate_of = |command: crate::model::CommandId| {
+        let a = model.command(command).aggregate;
+        let agg = model.aggregate(a);
+        (snake_ident(&agg.name.name), aggregate_ident(&agg.name.name))
+    };
+
+    let policy_plan = |p: PolicyId| {
+        let policy = model.policy(p);
+        let events = handler_events(model, &dedup_events(&policy.when));
+        let (aggregate_module, aggregate_variant, command_path, command_name, command_variant) =
+            match policy.then {
+                Some(then) => {
+                    let (module, ident) = aggregate_of(then.id);
+                    let cmd = pascal_ident(&model.command(then.id).name.name);
+                    (
+                        module.clone(),
+                        ident,
+                        format!("crate::aggregates::{module}::commands::{cmd}"),
+                        model.command(then.id).name.name.clone(),
+                        cmd,
+                    )
+                }
+                None => Default::default(),
+            };
+        let ident = pascal_ident(&policy.name.name);
+        let one = format!("    pub type {ident} = Issue<{command_path}>;");
+        let alias = if one.len() <= 100 {
+            one
+        } else {
+            format!("    pub type {ident} =\n        Issue<{command_path}>;")
+        };
+        PolicyPlan {
+            alias,
+            name: policy.name.name.clone(),
+            doc: doc_lines(&policy.doc),
+            ident: pascal_ident(&policy.name.name),
+            events,
+            command_path_outside: command_path.replacen("crate::", &format!("{lib}::"), 1),
+            command_path,
+            command_name,
+            aggregate_variant,
+            aggregate_module,
+            command_variant,
+        }
+    };
+    let policies: Vec<PolicyPlan> = context.policies.iter().map(|&p| policy_plan(p)).collect();
+
+    let read_model_plan = |r: ReadModelId| {
+        let rm = model.readmodel(r);
+        let from = dedup_events(&rm.from);
+        let events = handler_events(model, &from);
+        let views = context
+            .aggregates
+            .iter()
+            .filter_map(|&a| {
+                let agg = model.aggregate(a);
+                let taken: Vec<ViewEvent> = from
+                    .iter()
+                    .zip(&events)
+                    .filter(|(e, _)| model.event(**e).owner == EventOwner::Aggregate(a))
+                    .map(|(e, h)| ViewEvent {
+                        call_arm: call(
+                            16,
+                            "",
+                            &format!(
+                                "crate::projections::{}::{}",
+                                pascal_ident(&rm.name.name),
+                                h.method
+                            ),
+                            &["&handlers", "self", "e", "&metadata"],
+                            ";",
+                        ),
+                        call_if: call(
+                            12,
+                            "",
+                            &format!(
+                                "crate::projections::{}::{}",
+                                pascal_ident(&rm.name.name),
+                                h.method
+                            ),
+                            &["&handlers", "self", "e", "&metadata"],
+                            ";",
+                        ),
+                        variant: pascal_ident(&model.event(*e).name.name),
+                        method: h.method.clone(),
+                    })
+                    .collect();
+                if taken.is_empty() {
+                    return None;
+                }
+                let ty = format!(
+                    "::cqrs_es::EventEnvelope<crate::aggregates::{}::{}>",
+                    snake_ident(&agg.name.name),
+                    aggregate_ident(&agg.name.name)
+                );
+                let one = format!("    fn update(&mut self, event: &{ty}) {{");
+                let signature = if one.len() <= 100 {
+                    one
+                } else {
+                    format!("    fn update(\n        &mut self,\n        event: &{ty},\n    ) {{")
+                };
+                Some(ViewPlan {
+                    signature,
+                    aggregate_module: snake_ident(&agg.name.name),
+                    aggregate_ident: aggregate_ident(&agg.name.name),
+                    all: taken.len() == agg.events.len(),
+                    events: taken,
+                })
+            })
+            .collect();
+        ReadModelPlan {
+            name: rm.name.name.clone(),
+            doc: doc_lines(&rm.doc),
+            ident: pascal_ident(&rm.name.name),
+            field: snake_ident(&rm.name.name),
+            fields: fields(model, &rm.fields, Site::Service, &no_box),
+            events,
+            views,
+        }
+    };
+    let read_models: Vec<ReadModelPlan> = context
+        .readmodels
+        .iter()
+        .map(|&r| read_model_plan(r))
+        .collect();
+
+    // The inbox: subscribed events in subscription order, each with its handlers.
+    let mut inbox_events: Vec<EventId> = Vec::new();
+    let subs: Vec<_> = model
+        .subscriptions()
+        .into_iter()
+        .filter(|s| s.context == id)
+        .collect();
+    for s in &subs {
+        if !inbox_events.contains(&s.event) {
+            inbox_events.push(s.event);
+        }
+    }
+    let mut name_count: BTreeMap<&str, usize> = BTreeMap::new();
+    for &e in &inbox_events {
+        *name_count
+            .entry(model.event(e).name.name.as_str())
+            .or_default() += 1;
+    }
+    let inbox = inbox_events
+        .iter()
+        .map(|&e| {
+            let event = model.event(e);
+            let producer = &model.context(event.context).name.name;
+            let variant = if name_count[event.name.name.as_str()] > 1 {
+                format!(
+                    "{}{}",
+                    crate::names::pascal(producer),
+                    crate::names::pascal(&event.name.name)
+                )
+            } else {
+                pascal_ident(&event.name.name)
+            };
+            let handlers = subs
+                .iter()
+                .filter(|s| s.event == e)
+                .map(|s| match s.handler {
+                    Handler::Policy(p) => {
+                        let plan = policy_plan(p);
+                        let idx = dedup_events(&model.policy(p).when)
+                            .iter()
+                            .position(|x| *x == e)
+                            .unwrap_or(0);
+                        let trait_path = format!("crate::policies::{}", plan.ident);
+                        let method = plan.events[idx].method.clone();
+                        InboxHandler {
+                            wrap: call(
+                                16,
+                                "let command = ",
+                                &format!(
+                                    "crate::aggregates::{}::Command::{}",
+                                    plan.aggregate_module, plan.command_variant
+                                ),
+                                &["issue.command"],
+                                ";",
+                            ),
+                            call: call(
+                                12,
+                                "let issue = ",
+                                &format!("{trait_path}::{method}"),
+                                &["handlers", "event", "metadata"],
+                                ";",
+                            ),
+                            is_policy: true,
+                            trait_path: format!("crate::policies::{}", plan.ident),
+                            method: plan.events[idx].method.clone(),
+                            view: String::new(),
+                            aggregate_variant: plan.aggregate_variant.clone(),
+                            aggregate_module: plan.aggregate_module.clone(),
+                            command_variant: plan.command_variant.clone(),
+                            label: format!("{} <- {}", plan.name, model.event_path(e)),
+                        }
+                    }
+                    Handler::ReadModel(r) => {
+                        let rm = model.readmodel(r);
+                        let events = handler_events(model, &dedup_events(&rm.from));
+                        let idx = dedup_events(&rm.from)
+                            .iter()
+                            .position(|x| *x == e)
+                            .unwrap_or(0);
+                        let trait_path =
+                            format!("crate::projections::{}", pascal_ident(&rm.name.name));
+                        let view = format!("&mut views.{}", snake_ident(&rm.name.name));
+                        let method = events[idx].method.clone();
+                        InboxHandler {
+                            wrap: String::new(),
+                            call: call(
+                                12,
+                                "",
+                                &format!("{trait_path}::{method}"),
+                                &["handlers", &view, "event", "metadata"],
+                                ";",
+                            ),
+                            is_policy: false,
+                            trait_path: format!(
+                                "crate::projections::{}",
+                                pascal_ident(&rm.name.name)
+                            ),
+                            method: events[idx].method.clone(),
+                            view: snake_ident(&rm.name.name),
+                            aggregate_variant: String::new(),
+                            aggregate_module: String::new(),
+                            command_variant: String::new(),
+                            label: format!("{} <- {}", rm.name.name, model.event_path(e)),
+                        }
+                    }
+                })
+                .collect();
+            let handlers: Vec<InboxHandler> = handlers;
+            let labels: Vec<String> = handlers.iter().map(|h| format!("{:?}", h.label)).collect();
+            let expected = list(8, "let expected = vec!", &labels, ";");
+            let source = wire.source(model, event.context);
+            let ty = wire.event_type(model, e);
+            let one = format!("        ({source:?}, {ty:?}) => {{");
+            let pattern = if one.len() <= 100 {
+                one
+            } else {
+                format!("        (\n            {source:?},\n            {ty:?},\n        ) => {{")
+            };
+            InboxEvent {
+                pattern,
+                expected,
+                policies: handlers.iter().filter(|h| h.is_policy).count(),
+                test: format!(
+                    "{}_{}",
+                    crate::names::snake(producer),
+                    crate::names::snake(&event.name.name)
+                ),
+                variant,
+                path: event_path(model, e),
+                source: wire.source(model, event.context),
+                wire: wire.event_type(model, e).to_string(),
+                name: model.event_path(e),
+                handlers,
+            }
+        })
+        .collect();
+    let mut issued: Vec<IssuedPlan> = Vec::new();
+    for p in &policies {
+        if !p.aggregate_variant.is_empty()
+            && !issued.iter().any(|i| i.variant == p.aggregate_variant)
+        {
+            issued.push(IssuedPlan {
+                variant: p.aggregate_variant.clone(),
+                module: p.aggregate_module.clone(),
+            });
+        }
+    }
+    let has_handlers = !policies.is_empty() || !read_models.is_empty();
+    let handlers_module = if aggregates.iter().any(|a| unraw(&a.module) == "handlers") {
+        "reactions".to_string()
+    } else {
+        "handlers".to_string()
+    };
+    let mut behaviour_modules: Vec<String> = aggregates.iter().map(|a| a.module.clone()).collect();
+    if has_handlers {
+        behaviour_modules.push(handlers_module.clone());
+    }
+    behaviour_modules.sort_by(|a, b| unraw(a).cmp(unraw(b)));
+    let mut traits: Vec<String> = policies
+        .iter()
+        .map(|p| format!("crate::policies::{}", p.ident))
+        .collect();
+    traits.extend(
+        read_models
+            .iter()
+            .map(|r| format!("crate::projections::{}", r.ident)),
+    );
+    traits.push("?Sized".to_string());
+    let one = format!("    H: {},", traits.join(" + "));
+    let bounds = if one.len() <= 100 {
+        one
+    } else {
+        format!("    H: {},", traits.join("\n        + "))
+    };
+    ContextPlan {
+        handlers_module,
+        bounds,
+        behaviour_modules,
+        any_commands: aggregates.iter().any(|a| !a.commands.is_empty()),
+        name: context.name.name.clone(),
+        doc: doc_lines(&context.doc),
+        module,
+        lib,
+        package,
+        source_const: {
+            let one = format!("pub const SOURCE: &str = {:?};", wire.source(model, id));
+            if one.len() <= 100 {
+                one
+            } else {
+                format!(
+                    "pub const SOURCE: &str =\n    {:?};",
+                    wire.source(model, id)
+                )
+            }
+        },
+        source: wire.source(model, id),
+        envelope: String::new(),
+        types,
+        enums,
+        events,
+        has_handlers,
+        aggregates,
+        policies,
+        read_models,
+        inbox,
+        issued,
+    }
+}
+
+fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
+    let agg = model.aggregate(id);
+    let states: Vec<VariantPlan> = agg
+        .lifecycle
+        .iter()
+        .map(|v| variant(&v.doc, &v.name.name))
+        .collect();
+    let commands: Vec<CommandPlan> = agg
+        .commands
+        .iter()
+        .map(|&c| {
+            let command = model.command(c);
+            let fields = fields(model, &command.fields, Site::Service, &|_| false);
+            let requires: Vec<String> = command
+                .requires
+                .iter()
+                .map(|r| states[r.id].ident.clone())
+                .collect();
+            let rejected = if requires.is_empty() {
+                Vec::new()
+            } else {
+                states
+                    .iter()
+                    .map(|s| s.ident.clone())
+                    .filter(|s| !requires.contains(s))
+                    .collect()
+            };
+            let ident = pascal_ident(&command.name.name);
+            let method = snake_ident(&command.name.name);
+            let allowed = if requires.is_empty() {
+                "true".to_string()
+            } else {
+                let states: Vec<String> = requires.iter().map(|s| format!("Status::{s}")).collect();
+                format!("matches!(status, Some({}))", states.join(" | "))
+            };
+            CommandPlan {
+                rename: ident != command.name.name,
+                guard_arm: arm(8, &format!("Command::{ident}(_)"), &allowed),
+                handle_arm: arm(
+                    12,
+                    &format!("Command::{ident}(command)"),
+                    &format!("Decide::{method}(self, command, services)?"),
+                ),
+                doc: doc_lines(&command.doc),
+                ident: pascal_ident(&command.name.name),
+                wire: command.name.name.clone(),
+                method: snake_ident(&command.name.name),
+                expected: expected_keys(&keys(&fields)),
+                keys: keys(&fields),
+                fields,
+                requires,
+                rejected,
+            }
+        })
+        .collect();
+    let events = agg
+        .events
+        .iter()
+        .map(|&e| {
+            let event = model.event(e);
+            let method = snake_ident(&event.name.name);
+            let path = event_path(model, e);
+            AggregateEventPlan {
+                rename: pascal_ident(&event.name.name) != event.name.name,
+                evolve_decl: self::method(4, &method, &format!("event: &{path}"), ";"),
+                evolve_skeleton: self::method(4, &method, &format!("_event: &{path}"), " {}"),
+                doc: doc_lines(&event.doc),
+                ident: pascal_ident(&event.name.name),
+                wire: event.name.name.clone(),
+                version: event.version,
+                path: event_path(model, e),
+                method: snake_ident(&event.name.name),
+                enters: event.enters.map(|s| states[s.id].ident.clone()),
+            }
+        })
+        .collect();
+    let ident = aggregate_ident(&agg.name.name);
+    let mut imports: Vec<String> = ["Decide", "Error", "Event", "Evolve"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    imports.push(ident.clone());
+    imports.sort();
+    imports.insert(0, "commands".to_string());
+    AggregatePlan {
+        behaviour_imports: imports.join(", "),
+        name: agg.name.name.clone(),
+        doc: doc_lines(&agg.doc),
+        module: snake_ident(&agg.name.name),
+        file: format!("{}.rs", unraw(&snake_ident(&agg.name.name))),
+        test_module: format!("{}_aggregate", unraw(&snake_ident(&agg.name.name))),
+        ident: aggregate_ident(&agg.name.name),
+        id_field: agg.id.name.name.clone(),
+        id_type: model.type_name(&agg.id.ty, agg.context),
+        has_lifecycle: agg.has_lifecycle && !states.is_empty(),
+        has_guard: commands.iter().any(|c| !c.requires.is_empty()),
+        state_fields: fields(model, &agg.state, Site::Service, &|_| false),
+        states,
+        commands,
+        events,
+    }
+}
