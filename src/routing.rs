@@ -8,7 +8,6 @@
 //! sorted (serde_json without `preserve_order`), so the bytes are deterministic.
 
 mod cloudformation;
-mod event_schema;
 mod kafka;
 
 use crate::generate::{Owner, Rendered};
@@ -16,8 +15,6 @@ use crate::model::{ContextId, EventId, Model};
 use crate::wire::{Backend, Wire};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-
-pub use event_schema::event_schema;
 
 pub fn render(model: &Model, wire: &Wire) -> Rendered {
     let routes = Routes::of(model);
@@ -47,8 +44,7 @@ pub struct Routes {
 
 impl Routes {
     pub fn of(model: &Model) -> Routes {
-        let mut sets: BTreeMap<ContextId, BTreeMap<ContextId, BTreeSet<EventId>>> =
-            BTreeMap::new();
+        let mut sets: BTreeMap<ContextId, BTreeMap<ContextId, BTreeSet<EventId>>> = BTreeMap::new();
         for sub in model.subscriptions() {
             let producer = model.event(sub.event).context;
             sets.entry(sub.context)
@@ -89,5 +85,60 @@ pub fn stores(model: &Model) -> Vec<ContextId> {
 
 /// A YAML document from a JSON-like tree.
 fn yaml(value: &serde_json::Value) -> String {
-    serde_yaml::to_string(value).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
+    let text =
+        serde_yaml::to_string(value).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"));
+    quote_dates(&text)
+}
+
+/// YAML 1.1 readers (PyYAML, CloudFormation tools) turn a plain `2010-09-09` into
+/// a date; quote such scalars so that every reader sees the string we wrote.
+fn quote_dates(text: &str) -> String {
+    let is_date = |s: &str| {
+        let b = s.as_bytes();
+        b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    };
+    let mut out = String::with_capacity(text.len());
+    // Inside a block scalar (`key: |`), lines are content, never rewritten.
+    let mut block: Option<usize> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(parent) = block {
+            if indent > parent || line.trim().is_empty() {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            block = None;
+        }
+        let tail = line.trim_end();
+        if tail.ends_with('|')
+            || tail.ends_with("|-")
+            || tail.ends_with('>')
+            || tail.ends_with(">-")
+        {
+            block = Some(indent);
+        }
+        let split = line.rfind(": ").map(|i| i + 2).or_else(|| {
+            line.trim_start()
+                .starts_with("- ")
+                .then(|| line.find("- ").map(|i| i + 2))
+                .flatten()
+        });
+        match split {
+            Some(at) if is_date(&line[at..]) => {
+                out.push_str(&line[..at]);
+                out.push('\'');
+                out.push_str(&line[at..]);
+                out.push('\'');
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -31,23 +31,124 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> File {
         return File::default();
     }
     let p = Parse { file, text };
-    match StormParser::parse(Rule::file, text) {
-        Ok(mut pairs) => {
+    // A large file is parsed in pieces (whole top-level blocks) on every core; a
+    // piece with any problem sends the whole file through the one-piece parse, so
+    // that recovery and messages are exactly those of a sequential parse.
+    let pieces = split_top_level(text, parallelism());
+    if pieces.len() > 1 {
+        let results: Vec<(File, Diagnostics)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = pieces
+                .iter()
+                .map(|&(start, end)| {
+                    let p = &p;
+                    scope.spawn(move || {
+                        let mut diags = Diagnostics::default();
+                        let out = p.parse_piece(start, end, &mut diags);
+                        (out, diags)
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        if results.len() == pieces.len() && results.iter().all(|(_, d)| d.list.is_empty()) {
             let mut out = File::default();
-            if let Some(file_pair) = pairs.next() {
-                p.file(file_pair, &mut out, diags);
+            for (piece, _) in results {
+                out.contexts.extend(piece.contexts);
+                out.context_maps.extend(piece.context_maps);
             }
-            out
+            return out;
         }
-        Err(error) => {
-            let mut d = p.error(&error, 0);
-            if d.span().start as usize >= text.trim_end().len() {
-                if let Some(open) = unclosed_brace(text) {
-                    d = d.with(Span::new(file, open, open + 1), "this `{` is never closed");
+    }
+    p.parse_piece(0, text.len(), diags)
+}
+
+fn parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
+/// Below this size a file is parsed in one piece: threads would cost more.
+const PARALLEL_FROM: usize = 256 * 1024;
+
+/// Splits a file into up to `n` pieces of about equal size, each a run of whole
+/// top-level blocks. One piece when the file is small or its braces do not balance.
+fn split_top_level(text: &str, n: usize) -> Vec<(usize, usize)> {
+    if n < 2 || text.len() < PARALLEL_FROM {
+        return vec![(0, text.len())];
+    }
+    let bytes = text.as_bytes();
+    let mut ends = Vec::new();
+    let mut depth = 0i64;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
                 }
             }
-            diags.push(d);
-            File::default()
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth < 0 {
+                    return vec![(0, text.len())];
+                }
+                if depth == 0 {
+                    ends.push(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return vec![(0, text.len())];
+    }
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for k in 1..n {
+        let target = text.len() * k / n;
+        if let Some(&end) = ends.iter().find(|&&e| e >= target && e > start) {
+            pieces.push((start, end));
+            start = end;
+        }
+    }
+    pieces.push((start, text.len()));
+    pieces.retain(|(a, b)| b > a);
+    pieces
+}
+
+impl Parse<'_> {
+    fn parse_piece(&self, start: usize, end: usize, diags: &mut Diagnostics) -> File {
+        let text = &self.text[start..end];
+        match StormParser::parse(Rule::file, text) {
+            Ok(mut pairs) => {
+                let mut out = File::default();
+                if let Some(file_pair) = pairs.next() {
+                    self.file(file_pair, start, &mut out, diags);
+                }
+                out
+            }
+            Err(error) => {
+                let mut d = self.error(&error, start);
+                if d.span().start as usize >= self.text.trim_end().len() {
+                    if let Some(open) = unclosed_brace(self.text) {
+                        d = d.with(
+                            Span::new(self.file, open, open + 1),
+                            "this `{` is never closed",
+                        );
+                    }
+                }
+                diags.push(d);
+                File::default()
+            }
         }
     }
 }
@@ -144,13 +245,13 @@ impl<'t> Parse<'t> {
         Span::new(self.file, s.start() + offset, s.end() + offset)
     }
 
-    fn file(&self, pair: Pair<'_, Rule>, out: &mut File, diags: &mut Diagnostics) {
+    fn file(&self, pair: Pair<'_, Rule>, offset: usize, out: &mut File, diags: &mut Diagnostics) {
         for item in pair.into_inner() {
             match item.as_rule() {
-                Rule::context => out.contexts.push(self.context(item, 0, diags)),
-                Rule::contextmap => out.context_maps.push(self.contextmap(item, 0, diags)),
+                Rule::context => out.contexts.push(self.context(item, offset, diags)),
+                Rule::contextmap => out.context_maps.push(self.contextmap(item, offset, diags)),
                 Rule::bad_top => {
-                    if let Some(parsed) = self.recover(&item, Level::Top, diags) {
+                    if let Some(parsed) = self.recover(&item, offset, Level::Top, diags) {
                         match parsed {
                             Recovered::Context(c) => out.contexts.push(c),
                             Recovered::ContextMap(m) => out.context_maps.push(m),
@@ -223,7 +324,8 @@ impl<'t> Parse<'t> {
                 Rule::docs => doc = self.docs(child),
                 Rule::context_name => name = Some(self.ident(child, offset)),
                 Rule::bad_item => {
-                    if let Some(Recovered::Item(item)) = self.recover(&child, Level::Context, diags)
+                    if let Some(Recovered::Item(item)) =
+                        self.recover(&child, offset, Level::Context, diags)
                     {
                         items.push(item);
                     }
@@ -420,7 +522,7 @@ impl<'t> Parse<'t> {
             match child.as_rule() {
                 Rule::aggregate_name => agg.name = self.ident(child, offset),
                 Rule::bad_item => {
-                    if let Some(recovered) = self.recover(&child, Level::Aggregate, diags) {
+                    if let Some(recovered) = self.recover(&child, offset, Level::Aggregate, diags) {
                         self.aggregate_item(&mut agg, recovered);
                     }
                 }
@@ -574,7 +676,12 @@ impl<'t> Parse<'t> {
         Hotspot { doc, text, span }
     }
 
-    fn contextmap(&self, pair: Pair<'_, Rule>, offset: usize, diags: &mut Diagnostics) -> ContextMap {
+    fn contextmap(
+        &self,
+        pair: Pair<'_, Rule>,
+        offset: usize,
+        diags: &mut Diagnostics,
+    ) -> ContextMap {
         let span = self.span(&pair, offset);
         let (doc, rest) = self.split_docs(pair);
         let mut relations = Vec::new();
@@ -633,11 +740,12 @@ impl<'t> Parse<'t> {
     fn recover(
         &self,
         pair: &Pair<'_, Rule>,
+        base: usize,
         level: Level,
         diags: &mut Diagnostics,
     ) -> Option<Recovered> {
         let chunk = pair.as_str();
-        let offset = pair.as_span().start();
+        let offset = pair.as_span().start() + base;
         let keyword = leading_word(chunk);
         let rule = match (level, keyword) {
             (Level::Top, "context") => Rule::context_only,
@@ -912,7 +1020,10 @@ fn help_for(expected: &str) -> String {
         "a model file holds `context Name { ... }` blocks and at most one `contextmap { ... }`"
     } else if expected.contains("version number") {
         "a version is a whole number from 1: `event OrderCancelled version 2`"
-    } else if expected.contains("`->`") || expected.contains("relation") || expected.contains("pattern") {
+    } else if expected.contains("`->`")
+        || expected.contains("relation")
+        || expected.contains("pattern")
+    {
         "a relation is `Up -> Down : pattern, ...` or `A <-> B : partnership`"
     } else if expected.contains(" name") {
         "names start with a letter and hold letters, digits and `_`; keywords such as `event` or `state` cannot be names"

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Sourced by .ci/run: a Python venv at .ci/venv (gitignored) with the tools the
 # routing tests drive: cfn-lint, LocalStack's rule engines (localstack-core, used
-# offline, no Docker) and moto (in-process AWS). Exports STORM_PYTHON.
+# offline, no Docker) and moto (in-process AWS); and the JSONata engine (npm, into
+# .ci/jsonata, gitignored) that evaluates the pipes' envelope builders the way Step
+# Functions does. Exports STORM_PYTHON and STORM_JSONATA.
 
 CFN_LINT_VERSION="1.58.0"
 LOCALSTACK_CORE_VERSION="2026.3.0"
 MOTO_VERSION="5.2.5"
+# Step Functions runs JSONata 2.0.x (the 2.1 operators are not available there).
+JSONATA_VERSION="2.0.6"
 PY_VENV="$CI_DIR/venv" # gitignored
+JSONATA_PREFIX="$CI_DIR/jsonata" # gitignored
+JSONATA_JS="$JSONATA_PREFIX/node_modules/jsonata/jsonata.js"
 PY_STAMP="$PY_VENV/.storm-pins"
-PY_PINS="cfn-lint==$CFN_LINT_VERSION localstack-core==$LOCALSTACK_CORE_VERSION moto[cloudformation,events,sqs,sns,dynamodb,iam]==$MOTO_VERSION"
+PY_PINS="cfn-lint==$CFN_LINT_VERSION localstack-core[base-runtime]==$LOCALSTACK_CORE_VERSION moto[cloudformation,events,sqs,sns,dynamodb,iam]==$MOTO_VERSION"
 
 # ---------------------------------------------------------------------------
 section "Python tools (cfn-lint, localstack-core, moto) into .ci/venv"
@@ -47,4 +53,33 @@ from moto import mock_aws  # noqa: F401
 PY
 export STORM_PYTHON="$PY_VENV/bin/python"
 echo "STORM_PYTHON=$STORM_PYTHON"
+elapsed "$t0"
+
+# ---------------------------------------------------------------------------
+section "JSONata $JSONATA_VERSION (npm, into .ci/jsonata)"
+t0=$SECONDS
+jsonata_version() {
+    local pj="$JSONATA_PREFIX/node_modules/jsonata/package.json"
+    [ -f "$pj" ] && node -p "require(process.argv[1]).version" "$pj" 2>/dev/null || true
+}
+if [ -f "$JSONATA_JS" ] && [ "$(jsonata_version)" = "$JSONATA_VERSION" ]; then
+    echo "already installed"
+else
+    mkdir -p "$JSONATA_PREFIX"
+    for attempt in 1 2 3; do
+        if npm install --prefix "$JSONATA_PREFIX" --save-exact --no-audit --no-fund \
+            --loglevel=error "jsonata@$JSONATA_VERSION"; then
+            break
+        fi
+        if [ "$attempt" -eq 3 ]; then
+            echo "npm install jsonata failed" >&2
+            exit 1
+        fi
+        echo "npm install failed (attempt $attempt), retrying..." >&2
+        sleep 5
+    done
+fi
+node -e 'require(process.argv[1])("$x + 1").evaluate({}, { x: 1 }).then((v) => { if (v !== 2) process.exit(1); console.log("jsonata: ok"); })' "$JSONATA_JS"
+export STORM_JSONATA="$JSONATA_JS"
+echo "STORM_JSONATA=$STORM_JSONATA"
 elapsed "$t0"

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Whole-process benchmarks of storm against the targets of issue 6:
+#   bash benches/run.sh            # all figures (a few minutes)
+#   RUNS=3 bash benches/run.sh     # quicker, noisier
+#   SKIP_BUILD=1 BACKEND=kafka bash benches/run.sh
+# Builds the release binary, generates the synthetic models M (50 contexts x 10
+# aggregates) and L (200 x 10) with benches/gen_model.py, measures with hyperfine
+# (installed from Debian when missing) and /usr/bin/time, and prints each figure
+# next to its target. Benchmarks measure; nothing here fails on a missed target
+# (the exit code is 0 unless a command itself fails). The per-stage figures are
+# `cargo bench`; the comparison with AsyncAPI Modelina is benches/modelina.sh.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUNS="${RUNS:-10}"
+WORK="$ROOT/target/bench-models"
+STORM="$ROOT/target/release/storm"
+BACKEND="${BACKEND:-eventbridge}"
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+need_apt() { # $1 = command, $2 = Debian package
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "installing $2 (Debian)..."
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$2" >/dev/null ||
+            { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$2" >/dev/null; }
+    fi
+}
+need_apt hyperfine hyperfine
+[ -x /usr/bin/time ] || need_apt /usr/bin/time time
+need_apt python3 python3
+need_apt jq jq
+
+if [ -z "${SKIP_BUILD:-}" ]; then # SKIP_BUILD=1: measure the binary already built
+    echo "==== building storm (release)"
+    cargo build --release --quiet
+fi
+mkdir -p "$WORK"
+
+echo "==== generating models M and L (benches/gen_model.py)"
+for size in M L; do
+    python3 benches/gen_model.py --size "$size" --out "$WORK/$size.storm"
+    printf '%s: %s lines, %s bytes, %s events\n' "$size" \
+        "$(wc -l <"$WORK/$size.storm")" "$(wc -c <"$WORK/$size.storm")" \
+        "$(grep -cE '^ +event ' "$WORK/$size.storm")"
+    # A model with errors would make every figure meaningless.
+    "$STORM" check "$WORK/$size.storm" --quiet >/dev/null 2>&1 ||
+        { echo "model $size does not check clean:"; "$STORM" check "$WORK/$size.storm"; exit 1; }
+done
+
+# mean seconds of one command, from hyperfine's JSON export
+mean() { # $1 = name, rest = hyperfine options and command
+    local name="$1"
+    shift
+    hyperfine --style basic --runs "$RUNS" --export-json "$WORK/$name.json" "$@" >"$WORK/$name.log" 2>&1 ||
+        { cat "$WORK/$name.log"; return 1; }
+    jq -r '.results[0].mean' "$WORK/$name.json"
+}
+# user + system CPU seconds of that command (close to the wall time on an idle
+# machine; on a busy one it shows what storm itself costs)
+cpu() { jq -r '.results[0].user + .results[0].system' "$WORK/$1.json"; }
+# peak resident memory in MiB of one run
+peak_mib() {
+    /usr/bin/time -v "$@" >/dev/null 2>"$WORK/time.log" || true
+    awk -F: '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$WORK/time.log"
+}
+
+echo "==== measuring ($RUNS runs each; backend $BACKEND; all targets)"
+check_m=$(mean check-M --warmup 1 "$STORM check $WORK/M.storm --quiet")
+check_l=$(mean check-L --warmup 1 "$STORM check $WORK/L.storm --quiet")
+
+gen() { # $1 = size, $2 = out dir
+    echo "$STORM generate $WORK/$1.storm --out $2 --backend $BACKEND --quiet"
+}
+gen_m=$(mean gen-M --warmup 1 --prepare "rm -rf $WORK/out-M" "$(gen M "$WORK/out-M")")
+gen_l=$(mean gen-L --warmup 1 --prepare "rm -rf $WORK/out-L" "$(gen L "$WORK/out-L")")
+# No-op: the tree from the last run is current, so nothing is written.
+$(gen L "$WORK/out-L") >/dev/null 2>&1
+noop_l=$(mean noop-L --warmup 1 "$(gen L "$WORK/out-L")")
+# The same tree copied with cp -r: what pure I/O of the output costs.
+cp_l=$(mean cp-L --warmup 1 --prepare "rm -rf $WORK/copy-L" "cp -r $WORK/out-L $WORK/copy-L")
+files_l=$(find "$WORK/out-L" -type f | wc -l)
+bytes_l=$(du -sb "$WORK/out-L" | cut -f1)
+
+rm -rf "$WORK/out-mem"
+mem_check=$(peak_mib "$STORM" check "$WORK/L.storm" --quiet)
+mem_gen=$(peak_mib $(gen L "$WORK/out-mem"))
+rm -rf "$WORK/out-mem" "$WORK/copy-L"
+
+# ---------------------------------------------------------------- report
+verdict() { # $1 = awk condition on x
+    awk -v x="$2" "BEGIN { exit !($1) }" && echo "ok" || echo "MISSED"
+}
+row() { # figure, measured, target, ok
+    printf '| %-44s | %20s | %12s | %-6s |\n' "$1" "$2" "$3" "$4"
+}
+ms() { awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }'; }
+wall_cpu() { awk -v s="$1" -v c="$(cpu "$2")" 'BEGIN { printf "%.0f ms (cpu %.0f)", s * 1000, c * 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+r_cp=$(ratio "$gen_l" "$cp_l")
+r_check=$(ratio "$check_l" "$check_m")
+r_gen=$(ratio "$gen_l" "$gen_m")
+
+echo
+echo "machine: $(nproc) cores, $(awk -F: '/model name/ { print $2; exit }' /proc/cpuinfo | sed 's/^ *//'), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME")"
+echo "storm: $(git rev-parse --short HEAD 2>/dev/null || echo '?') (release), backend $BACKEND, all targets"
+echo "model L: $(wc -l <"$WORK/L.storm") lines, $(wc -c <"$WORK/L.storm") bytes; output $files_l files, $bytes_l bytes"
+echo
+row "figure" "measured" "target" "verdict"
+row "--------------------------------------------" "--------------------" "------------" "------"
+row "storm check L" "$(wall_cpu "$check_l" check-L)" "<= 500 ms" "$(verdict 'x <= 0.5' "$check_l")"
+row "storm generate L (fresh output dir)" "$(wall_cpu "$gen_l" gen-L)" "<= 3000 ms" "$(verdict 'x <= 3' "$gen_l")"
+row "storm generate L, no-op (second run)" "$(wall_cpu "$noop_l" noop-L)" "<= 1000 ms" "$(verdict 'x <= 1' "$noop_l")"
+row "peak memory, check L" "${mem_check} MiB" "<= 500 MiB" "$(verdict 'x <= 500' "$mem_check")"
+row "peak memory, generate L" "${mem_gen} MiB" "<= 500 MiB" "$(verdict 'x <= 500' "$mem_gen")"
+row "generate L / cp -r of its output ($(ms "$cp_l"))" "${r_cp}x" "<= 3x" "$(verdict 'x <= 3' "$r_cp")"
+row "growth: check L / check M ($(ms "$check_m"))" "${r_check}x" "<= 5x" "$(verdict 'x <= 5' "$r_check")"
+row "growth: generate L / generate M ($(ms "$gen_m"))" "${r_gen}x" "<= 5x" "$(verdict 'x <= 5' "$r_gen")"
+echo
+echo "(wall: hyperfine means over $RUNS runs; cpu: user + system; raw JSON in $WORK/*.json."
+echo " Verdicts are on wall time. Growth ratios and cp: wall. Modelina: benches/modelina.sh)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (figures are only meaningful on an idle machine)"
+
+# ---------------------------------------------------------------- hostile inputs
+# Every input of up to 64 KiB must check in well under a second (issue 6).
+echo
+echo "==== pathological inputs of at most 64 KiB (benches/pathological.py), one run each, cut at 20 s"
+python3 benches/pathological.py "$WORK/pathological"
+worst_s=0
+worst_case=""
+for f in "$WORK"/pathological/*.storm; do
+    start=$(date +%s.%N)
+    code=0
+    timeout 20 "$STORM" check "$f" --quiet >/dev/null 2>&1 || code=$?
+    secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - s }')
+    [ "$code" = 124 ] && secs="20.000"
+    printf '  %-45s %8s s  exit %s%s\n' "$(basename "$f" .storm)" "$secs" "$code" "$([ "$code" = 124 ] && echo ' (killed: over 20 s)')"
+    if awk -v a="$secs" -v b="$worst_s" 'BEGIN { exit !(a > b) }'; then
+        worst_s=$secs
+        worst_case=$(basename "$f" .storm)
+    fi
+done
+row "slowest input of <= 64 KiB ($worst_case)" "$(ms "$worst_s")" "< 1000 ms" "$(verdict 'x < 1' "$worst_s")"

@@ -1,0 +1,624 @@
+//! The two AWS backends as CloudFormation templates: `eventbridge` (one bus, rules
+//! into per-context inboxes) and `sns-sqs` (one topic per publishing context,
+//! filtered subscriptions into per-context inboxes). Both share the inboxes, the
+//! event store tables (the key layout of cqrs-es's `dynamo-es`) and the pipes that
+//! carry what the service appends to its store onto the broker.
+
+use super::{Routes, publishers, stores, yaml};
+use crate::model::{ContextId, EventId, Model};
+use crate::names::kebab;
+use crate::wire::{Wire, metadata};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// AWS rejects an event pattern longer than this.
+const MAX_PATTERN_LEN: usize = 2048;
+/// The tag every queue, topic and table carries.
+const CONTEXT_TAG: &str = "storm:context";
+/// Deliveries before a message moves to the dead-letter queue.
+const MAX_RECEIVE_COUNT: u32 = 5;
+/// Fourteen days, the longest SQS keeps a message.
+const DLQ_RETENTION_SECONDS: u32 = 1_209_600;
+
+/// Logical ids: alphanumeric and unique in the template, derived from names.
+#[derive(Default)]
+struct Ids(BTreeSet<String>);
+
+impl Ids {
+    fn take(&mut self, base: &str) -> String {
+        let base: String = base.chars().filter(char::is_ascii_alphanumeric).collect();
+        let base = if base.is_empty() {
+            "Resource".to_string()
+        } else {
+            base
+        };
+        let mut candidate = base.clone();
+        let mut n = 2;
+        while !self.0.insert(candidate.clone()) {
+            candidate = format!("{base}{n}");
+            n += 1;
+        }
+        candidate
+    }
+}
+
+/// What a context brings to a template.
+struct Ctx {
+    name: String,
+    kebab: String,
+    /// Its name as a logical-id prefix.
+    pascal: String,
+}
+
+fn ctx(model: &Model, c: ContextId) -> Ctx {
+    let name = model.context(c).name.name.clone();
+    Ctx {
+        kebab: kebab(&name),
+        pascal: crate::names::pascal(&name),
+        name,
+    }
+}
+
+fn reference(id: &str) -> Value {
+    json!({ "Ref": id })
+}
+
+fn get_att(id: &str, attribute: &str) -> Value {
+    json!({ "Fn::GetAtt": [id, attribute] })
+}
+
+fn tags(context: &str) -> Value {
+    json!([{ "Key": CONTEXT_TAG, "Value": context }])
+}
+
+/// A resource name from the namespace: only characters every AWS name accepts.
+fn aws_name(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            p.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The resources and outputs of a template being built.
+#[derive(Default)]
+struct Template {
+    ids: Ids,
+    resources: Map<String, Value>,
+    outputs: Map<String, Value>,
+}
+
+impl Template {
+    fn add(&mut self, id: &str, resource: Value) {
+        self.resources.insert(id.to_string(), resource);
+    }
+
+    fn output(&mut self, base: &str, description: String, value: Value) {
+        let id = self.ids.take(base);
+        self.outputs
+            .insert(id, json!({ "Description": description, "Value": value }));
+    }
+
+    fn finish(mut self, description: &str) -> String {
+        if self.resources.is_empty() {
+            // CloudFormation rejects a template without resources; a model with
+            // nothing to route still gets a stack that deploys (and does nothing).
+            let id = self.ids.take("NothingToRoute");
+            self.add(
+                &id,
+                json!({ "Type": "AWS::CloudFormation::WaitConditionHandle" }),
+            );
+        }
+        let mut template = Map::new();
+        template.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
+        template.insert("Description".into(), json!(description));
+        template.insert("Resources".into(), Value::Object(self.resources));
+        if !self.outputs.is_empty() {
+            template.insert("Outputs".into(), Value::Object(self.outputs));
+        }
+        yaml(&Value::Object(template))
+    }
+}
+
+/// The logical ids of a consuming context's inbox and of its queue policy.
+struct Inbox {
+    queue: String,
+    policy: String,
+}
+
+fn inboxes(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    t: &mut Template,
+) -> BTreeMap<ContextId, Inbox> {
+    let mut out = BTreeMap::new();
+    for &consumer in routes.consumers.keys() {
+        let c = ctx(model, consumer);
+        let queue = t.ids.take(&format!("{}Inbox", c.pascal));
+        let dlq = t.ids.take(&format!("{}DeadLetters", c.pascal));
+        let policy = t.ids.take(&format!("{}InboxPolicy", c.pascal));
+        let name = wire.inbox(model, consumer);
+        t.add(
+            &dlq,
+            json!({
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": format!("{name}-dlq"),
+                    "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                    "Tags": tags(&c.name),
+                }
+            }),
+        );
+        t.add(
+            &queue,
+            json!({
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": name,
+                    "RedrivePolicy": {
+                        "deadLetterTargetArn": get_att(&dlq, "Arn"),
+                        "maxReceiveCount": MAX_RECEIVE_COUNT,
+                    },
+                    "Tags": tags(&c.name),
+                }
+            }),
+        );
+        t.output(
+            &format!("{}InboxUrl", c.pascal),
+            format!("URL of the queue `{}` reads its events from", c.name),
+            reference(&queue),
+        );
+        t.output(
+            &format!("{}InboxArn", c.pascal),
+            format!("ARN of the queue `{}` reads its events from", c.name),
+            get_att(&queue, "Arn"),
+        );
+        out.insert(consumer, Inbox { queue, policy });
+    }
+    out
+}
+
+/// The queue policy letting `service` send to an inbox, only from `senders`.
+fn queue_policy(inbox: &Inbox, context: &str, service: &str, senders: Vec<Value>) -> Value {
+    json!({
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [reference(&inbox.queue)],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": format!("DeliverTo{}", crate::names::pascal(context)),
+                    "Effect": "Allow",
+                    "Principal": { "Service": service },
+                    "Action": "sqs:SendMessage",
+                    "Resource": get_att(&inbox.queue, "Arn"),
+                    "Condition": { "ArnEquals": { "aws:SourceArn": senders } },
+                }]
+            }
+        }
+    })
+}
+
+/// How the envelope of one stored event is built, in JSONata over a batch of
+/// DynamoDB stream records (`$states.input`), always an array (one element per
+/// record, also for a batch of one). `envelope` is a JSONata object
+/// constructor that may use `$img` (the record's new image), `$r` (the record),
+/// `$t` (the event type) and `$fields` (the payload's fields).
+fn envelope_builder(envelope: &str) -> String {
+    // cqrs-es stores `Payload` as JSON bytes (base64 in the stream) of the
+    // aggregate's event enum: `{"<EventType>": {fields}}`, or the bare fields.
+    format!(
+        "{{% [$map($states.input, function($r) {{ ( \
+$img := $r.dynamodb.NewImage; \
+$t := $img.EventType.S; \
+$payload := $parse($base64decode($img.Payload.B)); \
+$inner := $type($payload) = 'object' and $exists($lookup($payload, $t)) ? $lookup($payload, $t) : $payload; \
+$fields := $type($inner) = 'object' ? $inner : {{}}; \
+{envelope} ) }})] %}}"
+    )
+}
+
+/// A JSONata object literal from event types to a value.
+fn lookup_table(model: &Model, context: ContextId, value: impl Fn(EventId) -> Value) -> String {
+    let table: Map<String, Value> = model
+        .event_ids()
+        .filter(|&e| model.event(e).context == context)
+        .map(|e| (model.event(e).name.name.clone(), value(e)))
+        .collect();
+    Value::Object(table).to_string()
+}
+
+/// Where a store's pipe sends, and how.
+struct PipeTarget {
+    arn: Value,
+    /// What the pipe's role may do there.
+    action: &'static str,
+    parameters: Option<Value>,
+    /// The JSONata envelope (see [`envelope_builder`]).
+    envelope: String,
+}
+
+/// Per context with aggregates: the event store table (dynamo-es keys, stream on,
+/// retained) and a pipe from its stream, through an express state machine that
+/// builds the envelope, to the broker.
+fn stores_and_pipes(
+    model: &Model,
+    wire: &Wire,
+    t: &mut Template,
+    target: impl Fn(ContextId) -> PipeTarget,
+) {
+    let contexts = stores(model);
+    if contexts.is_empty() {
+        return;
+    }
+    let builder_role = t.ids.take("EnvelopeBuilderRole");
+    t.add(
+        &builder_role,
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": "Runs the state machines that turn stored events into envelopes; they call no service.",
+                "AssumeRolePolicyDocument": assume_role("states.amazonaws.com"),
+            }
+        }),
+    );
+    for context in contexts {
+        let c = ctx(model, context);
+        let table = t.ids.take(&format!("{}EventStore", c.pascal));
+        let builder = t.ids.take(&format!("{}EnvelopeBuilder", c.pascal));
+        let role = t.ids.take(&format!("{}PipeRole", c.pascal));
+        let pipe = t.ids.take(&format!("{}EventPipe", c.pascal));
+        let table_name = aws_name(&[&wire.namespace, &c.kebab, "events"]);
+        t.add(
+            &table,
+            json!({
+                "Type": "AWS::DynamoDB::Table",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {
+                    "TableName": table_name,
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [
+                        { "AttributeName": "AggregateTypeAndId", "AttributeType": "S" },
+                        { "AttributeName": "AggregateIdSequence", "AttributeType": "N" },
+                    ],
+                    "KeySchema": [
+                        { "AttributeName": "AggregateTypeAndId", "KeyType": "HASH" },
+                        { "AttributeName": "AggregateIdSequence", "KeyType": "RANGE" },
+                    ],
+                    "StreamSpecification": { "StreamViewType": "NEW_IMAGE" },
+                    "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
+                    "Tags": tags(&c.name),
+                }
+            }),
+        );
+        t.output(
+            &format!("{}EventStoreTable", c.pascal),
+            format!(
+                "The event store table of `{}` (cqrs-es dynamo-es layout)",
+                c.name
+            ),
+            reference(&table),
+        );
+        let to = target(context);
+        t.add(
+            &builder,
+            json!({
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineType": "EXPRESS",
+                    "RoleArn": get_att(&builder_role, "Arn"),
+                    "Definition": {
+                        "Comment": format!("Builds the envelopes of the events `{}` stores", c.name),
+                        "QueryLanguage": "JSONata",
+                        "StartAt": "BuildEnvelopes",
+                        "States": {
+                            "BuildEnvelopes": {
+                                "Type": "Pass",
+                                "Output": envelope_builder(&to.envelope),
+                                "End": true,
+                            }
+                        }
+                    }
+                }
+            }),
+        );
+        t.add(
+            &role,
+            json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "Description": format!("Lets the pipe of `{}` read its event store stream and publish", c.name),
+                    "AssumeRolePolicyDocument": assume_role("pipes.amazonaws.com"),
+                    "Policies": [{
+                        "PolicyName": "publish-stored-events",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": [
+                                        "dynamodb:DescribeStream",
+                                        "dynamodb:GetRecords",
+                                        "dynamodb:GetShardIterator",
+                                        "dynamodb:ListStreams",
+                                    ],
+                                    "Resource": get_att(&table, "StreamArn"),
+                                },
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "states:StartSyncExecution",
+                                    "Resource": reference(&builder),
+                                },
+                                {
+                                    "Effect": "Allow",
+                                    "Action": to.action,
+                                    "Resource": to.arn.clone(),
+                                },
+                            ]
+                        }
+                    }]
+                }
+            }),
+        );
+        let mut properties = json!({
+            "Description": format!("Publishes what `{}` appends to its event store", c.name),
+            "RoleArn": get_att(&role, "Arn"),
+            "Source": get_att(&table, "StreamArn"),
+            "SourceParameters": {
+                "DynamoDBStreamParameters": { "StartingPosition": "TRIM_HORIZON", "BatchSize": 10 },
+                "FilterCriteria": { "Filters": [{ "Pattern": r#"{"eventName":["INSERT"]}"# }] },
+            },
+            "Enrichment": reference(&builder),
+            "Target": to.arn,
+        });
+        if let Some(parameters) = to.parameters {
+            properties["TargetParameters"] = parameters;
+        }
+        t.add(
+            &pipe,
+            json!({ "Type": "AWS::Pipes::Pipe", "Properties": properties }),
+        );
+    }
+}
+
+fn assume_role(service: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "aws:SourceAccount": reference("AWS::AccountId") } },
+        }]
+    })
+}
+
+/// Splits event types into groups whose event pattern stays within AWS's limit.
+/// The pattern's length grows by each type's JSON string and a comma, so it is
+/// counted as types are added instead of re-serialising the pattern each time.
+fn pattern_chunks(source: &str, types: Vec<String>) -> Vec<Value> {
+    let pattern = |types: &[String]| json!({ "source": [source], "detail-type": types });
+    let empty = pattern(&[]).to_string().len();
+    let mut chunks: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut len = empty;
+    for ty in types {
+        let size = Value::String(ty.clone()).to_string().len();
+        if !current.is_empty() && len + 1 + size > MAX_PATTERN_LEN {
+            chunks.push(std::mem::take(&mut current));
+            len = empty;
+        }
+        len += size + usize::from(!current.is_empty());
+        current.push(ty);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks.iter().map(|c| pattern(c)).collect()
+}
+
+pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes) -> String {
+    let mut t = Template::default();
+    let bus = t.ids.take("EventBus");
+    let archive = t.ids.take("EventArchive");
+    let registry = t.ids.take("SchemaRegistry");
+    t.add(
+        &bus,
+        json!({
+            "Type": "AWS::Events::EventBus",
+            "Properties": { "Name": aws_name(&[&wire.namespace]) }
+        }),
+    );
+    t.add(
+        &archive,
+        json!({
+            "Type": "AWS::Events::Archive",
+            "Properties": {
+                "Description": "Every event of the bus, for replay",
+                "SourceArn": get_att(&bus, "Arn"),
+            }
+        }),
+    );
+    t.output(
+        "EventBusName",
+        "The event bus".into(),
+        get_att(&bus, "Name"),
+    );
+    t.output(
+        "EventBusArn",
+        "ARN of the event bus".into(),
+        get_att(&bus, "Arn"),
+    );
+    let inboxes = inboxes(model, wire, routes, &mut t);
+    for (consumer, by_producer) in &routes.consumers {
+        let c = ctx(model, *consumer);
+        let inbox = &inboxes[consumer];
+        let mut rules = Vec::new();
+        for (producer, events) in by_producer {
+            let p = ctx(model, *producer);
+            let types = events
+                .iter()
+                .map(|&e| wire.event_type(model, e).to_string())
+                .collect();
+            for pattern in pattern_chunks(&wire.source(model, *producer), types) {
+                let rule = t.ids.take(&format!("{}From{}Rule", c.pascal, p.pascal));
+                t.add(
+                    &rule,
+                    json!({
+                        "Type": "AWS::Events::Rule",
+                        "Properties": {
+                            "Description": format!("Events of `{}` that `{}` subscribes to", p.name, c.name),
+                            "EventBusName": get_att(&bus, "Name"),
+                            "EventPattern": pattern,
+                            "State": "ENABLED",
+                            "Targets": [{ "Id": "inbox", "Arn": get_att(&inbox.queue, "Arn") }],
+                        }
+                    }),
+                );
+                rules.push(get_att(&rule, "Arn"));
+            }
+        }
+        let policy = queue_policy(inbox, &c.name, "events.amazonaws.com", rules);
+        t.add(&inbox.policy, policy);
+    }
+    stores_and_pipes(model, wire, &mut t, |context| {
+        let versions = lookup_table(model, context, |e| json!(model.event(e).version));
+        PipeTarget {
+            arn: get_att(&bus, "Arn"),
+            action: "events:PutEvents",
+            parameters: Some(json!({
+                "EventBridgeEventBusParameters": {
+                    "Source": wire.source(model, context),
+                    "DetailType": "$.detailType",
+                },
+                "InputTemplate": "<$.detail>",
+            })),
+            envelope: format!(
+                "{{ 'detailType': $t, 'detail': $merge([$fields, {{ '{key}': {{ '{id}': $img.AggregateId.S, '{version}': $number($img.AggregateIdSequence.N), '{event_version}': $lookup({versions}, $t) }} }}]) }}",
+                key = metadata::KEY,
+                id = metadata::AGGREGATE_ID,
+                version = metadata::AGGREGATE_VERSION,
+                event_version = metadata::EVENT_VERSION,
+            ),
+        }
+    });
+    let registry_name = aws_name(&[&wire.namespace]);
+    t.add(
+        &registry,
+        json!({
+            "Type": "AWS::EventSchemas::Registry",
+            "Properties": {
+                "RegistryName": registry_name,
+                "Description": "The contract of every event on the bus (the payload in `detail`)",
+            }
+        }),
+    );
+    for event in model.event_ids() {
+        let e = model.event(event);
+        let c = ctx(model, e.context);
+        let id = t.ids.take(&format!("{}{}Schema", c.pascal, e.name.name));
+        let content = crate::schemas::event_schema(model, event);
+        t.add(
+            &id,
+            json!({
+                "Type": "AWS::EventSchemas::Schema",
+                "Properties": {
+                    "RegistryName": get_att(&registry, "RegistryName"),
+                    "SchemaName": format!("{}@{}", wire.source(model, e.context), e.name.name),
+                    "Description": format!("`{}` version {}", model.event_path(event), e.version),
+                    "Type": "JSONSchemaDraft4",
+                    "Content": content,
+                }
+            }),
+        );
+    }
+    t.finish(&format!(
+        "storm: EventBridge routing of `{}`: the bus, its archive, one inbox per consuming context, the rules of every subscription, the event stores and their pipes, and the schema registry",
+        wire.namespace
+    ))
+}
+
+pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes) -> String {
+    let mut t = Template::default();
+    let mut topics: BTreeMap<ContextId, String> = BTreeMap::new();
+    for producer in publishers(model) {
+        let p = ctx(model, producer);
+        let topic = t.ids.take(&format!("{}Topic", p.pascal));
+        t.add(
+            &topic,
+            json!({
+                "Type": "AWS::SNS::Topic",
+                "Properties": {
+                    "TopicName": aws_name(&[&wire.namespace, &p.kebab, "events"]),
+                    "Tags": tags(&p.name),
+                }
+            }),
+        );
+        t.output(
+            &format!("{}TopicArn", p.pascal),
+            format!("ARN of the topic `{}` publishes to", p.name),
+            reference(&topic),
+        );
+        topics.insert(producer, topic);
+    }
+    let inboxes = inboxes(model, wire, routes, &mut t);
+    for (consumer, by_producer) in &routes.consumers {
+        let c = ctx(model, *consumer);
+        let inbox = &inboxes[consumer];
+        let mut senders = Vec::new();
+        for (producer, events) in by_producer {
+            let p = ctx(model, *producer);
+            let topic = &topics[producer];
+            let types: Vec<&str> = events.iter().map(|&e| wire.event_type(model, e)).collect();
+            let subscription = t
+                .ids
+                .take(&format!("{}From{}Subscription", c.pascal, p.pascal));
+            t.add(
+                &subscription,
+                json!({
+                    "Type": "AWS::SNS::Subscription",
+                    "Properties": {
+                        "TopicArn": reference(topic),
+                        "Protocol": "sqs",
+                        "Endpoint": get_att(&inbox.queue, "Arn"),
+                        "RawMessageDelivery": true,
+                        "FilterPolicyScope": "MessageBody",
+                        "FilterPolicy": { "type": types },
+                    }
+                }),
+            );
+            senders.push(reference(topic));
+        }
+        let policy = queue_policy(inbox, &c.name, "sns.amazonaws.com", senders);
+        t.add(&inbox.policy, policy);
+    }
+    stores_and_pipes(model, wire, &mut t, |context| {
+        let source = wire.source(model, context);
+        let schemas = lookup_table(model, context, |e| json!(wire.dataschema(model, e)));
+        PipeTarget {
+            arn: reference(&topics[&context]),
+            action: "sns:Publish",
+            parameters: None,
+            envelope: format!(
+                "{{ 'specversion': '1.0', 'id': $img.AggregateTypeAndId.S & '/' & $img.AggregateIdSequence.N, 'source': {source}, 'type': $t, 'subject': $img.AggregateId.S, 'time': $fromMillis($r.dynamodb.ApproximateCreationDateTime * 1000), 'datacontenttype': 'application/json', 'dataschema': $lookup({schemas}, $t), 'data': $fields }}",
+                source = Value::String(source),
+            ),
+        }
+    });
+    t.finish(&format!(
+        "storm: SNS and SQS routing of `{}`: one topic per publishing context, one inbox per consuming context with filtered subscriptions, the event stores and their pipes",
+        wire.namespace
+    ))
+}

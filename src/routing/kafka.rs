@@ -1,0 +1,98 @@
+//! The `kafka` backend: one Strimzi `KafkaTopic` per publishing context, and
+//! `routing.yaml`, the table of which consumer group reads which topics and keeps
+//! which event types.
+
+use super::{Routes, publishers, yaml};
+use crate::model::Model;
+use crate::names::kebab;
+use crate::wire::Wire;
+use serde_json::{Value, json};
+
+/// The Strimzi cluster the topics belong to (label `strimzi.io/cluster`).
+const CLUSTER: &str = "kafka";
+const PARTITIONS: u32 = 6;
+const REPLICAS: u32 = 3;
+/// Kubernetes names (RFC 1123 labels) are at most this long.
+const MAX_K8S_NAME: usize = 63;
+
+/// A Kubernetes resource name from a Kafka topic name: lower case, alphanumerics
+/// and `-`, starting and ending alphanumeric.
+fn k8s_name(topic: &str) -> String {
+    let mut name = String::new();
+    for c in topic.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            name.push(c);
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    name.truncate(MAX_K8S_NAME);
+    let name = name.trim_end_matches('-').to_string();
+    if name.is_empty() {
+        "events".to_string()
+    } else {
+        name
+    }
+}
+
+pub fn render(model: &Model, wire: &Wire, routes: &Routes) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for producer in publishers(model) {
+        let topic = wire.topic(model, producer);
+        let context = &model.context(producer).name.name;
+        let manifest = json!({
+            "apiVersion": "kafka.strimzi.io/v1beta2",
+            "kind": "KafkaTopic",
+            "metadata": {
+                "name": k8s_name(&topic),
+                "labels": {
+                    "strimzi.io/cluster": CLUSTER,
+                    "storm/context": kebab(context),
+                },
+            },
+            "spec": {
+                "topicName": topic,
+                "partitions": PARTITIONS,
+                "replicas": REPLICAS,
+                "config": {
+                    "cleanup.policy": "delete",
+                    "min.insync.replicas": 2,
+                },
+            },
+        });
+        files.push((
+            format!("routing/kafka/topics/{}.yaml", kebab(context)),
+            yaml(&manifest),
+        ));
+    }
+    let groups: Vec<Value> = routes
+        .consumers
+        .iter()
+        .map(|(consumer, by_producer)| {
+            let topics: Vec<Value> = by_producer
+                .iter()
+                .map(|(producer, events)| {
+                    let types: Vec<&str> =
+                        events.iter().map(|&e| wire.event_type(model, e)).collect();
+                    json!({
+                        "topic": wire.topic(model, *producer),
+                        "from": model.context(*producer).name.name,
+                        "types": types,
+                    })
+                })
+                .collect();
+            json!({
+                "group": kebab(&model.context(*consumer).name.name),
+                "context": model.context(*consumer).name.name,
+                "topics": topics,
+            })
+        })
+        .collect();
+    let table = json!({
+        "message_key": "aggregate id (CloudEvents subject)",
+        "groups": groups,
+    });
+    files.push(("routing/kafka/routing.yaml".to_string(), yaml(&table)));
+    files
+}
