@@ -233,7 +233,8 @@ fn yaml_error(file: FileId, text: &str, e: &serde_yaml::Error) -> Diagnostic {
     } else if message.contains("Backend") || message.contains("eventbridge") {
         "`backend` is one of `eventbridge`, `sns-sqs` and `kafka`".to_string()
     } else if message.contains("RustTarget") || message.contains("Runtime") {
-        "`rust` is `true`, `false` or `{ runtime: cqrs-es }` (the one runtime storm generates for)".to_string()
+        "`rust` is `true`, `false` or `{ runtime: cqrs-es }` (the one runtime storm generates for)"
+            .to_string()
     } else if message.contains("variant") && message.contains("allow") {
         "a lint is `allow`, `warn` or `deny`".to_string()
     } else {
@@ -326,9 +327,13 @@ fn validate(
             }
         } else if !pattern.exists() {
             diagnostics.push(
-                Diagnostic::new(Code::Config, span, format!("model path `{entry}` does not exist"))
-                    .label("no such file or directory")
-                    .help("model paths are relative to storm.yaml"),
+                Diagnostic::new(
+                    Code::Config,
+                    span,
+                    format!("model path `{entry}` does not exist"),
+                )
+                .label("no such file or directory")
+                .help("model paths are relative to storm.yaml"),
             );
         } else {
             models.push(pattern);

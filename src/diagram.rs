@@ -137,7 +137,7 @@ pub fn mermaid_context_map(model: &Model) -> String {
 }
 
 /// What a node stands for; its id is derived from this alone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Node {
     Actor(usize),
     External(usize),
@@ -534,52 +534,29 @@ impl Board {
 
 /// The nodes of a context, in the order of the model's vectors.
 fn context_nodes(model: &Model, context: ContextId) -> ContextNodes {
-    fn of<T>(items: &[T], keep: impl Fn(&T) -> bool, node: fn(usize) -> Node) -> Vec<Node> {
-        items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| keep(item))
-            .map(|(i, _)| node(i))
-            .collect()
-    }
-    let mut before = of(&model.actors, |a| a.context == context, Node::Actor);
-    before.extend(of(
-        &model.externals,
-        |e| e.context == context,
-        Node::External,
-    ));
-    before.extend(of(
-        &model.events,
-        |e| e.context == context && e.owner == EventOwner::Context,
-        Node::Event,
-    ));
-    let aggregates = model
+    // The context's own index lists: in source order, and no scan of the model.
+    let c = model.context(context);
+    let mut before: Vec<Node> = c.actors.iter().map(|a| Node::Actor(a.index())).collect();
+    before.extend(c.externals.iter().map(|e| Node::External(e.index())));
+    before.extend(c.events.iter().map(|e| Node::Event(e.index())));
+    let aggregates = c
         .aggregates
         .iter()
-        .enumerate()
-        .filter(|(_, agg)| agg.context == context)
-        .map(|(a, agg)| {
-            let id = AggregateId(a as u32);
-            let mut nodes = of(&model.commands, |c| c.aggregate == id, Node::Command);
-            nodes.extend(of(
-                &model.events,
-                |e| e.owner == EventOwner::Aggregate(id),
-                Node::Event,
-            ));
-            nodes.extend((0..agg.hotspots.len()).map(|k| Node::AggregateHotspot(a, k)));
+        .map(|&id| {
+            let agg = model.aggregate(id);
+            let mut nodes: Vec<Node> = agg
+                .commands
+                .iter()
+                .map(|c| Node::Command(c.index()))
+                .collect();
+            nodes.extend(agg.events.iter().map(|e| Node::Event(e.index())));
+            nodes.extend((0..agg.hotspots.len()).map(|k| Node::AggregateHotspot(id.index(), k)));
             (id, nodes)
         })
         .collect();
-    let mut after = of(&model.policies, |p| p.context == context, Node::Policy);
-    after.extend(of(
-        &model.readmodels,
-        |r| r.context == context,
-        Node::ReadModel,
-    ));
-    after.extend(
-        (0..model.context(context).hotspots.len())
-            .map(|k| Node::ContextHotspot(context.index(), k)),
-    );
+    let mut after: Vec<Node> = c.policies.iter().map(|p| Node::Policy(p.index())).collect();
+    after.extend(c.readmodels.iter().map(|r| Node::ReadModel(r.index())));
+    after.extend((0..c.hotspots.len()).map(|k| Node::ContextHotspot(context.index(), k)));
     ContextNodes {
         context,
         before,
@@ -620,15 +597,9 @@ fn all_edges(model: &Model) -> Vec<(Node, Node)> {
             edges.push((Node::Event(event.id.index()), Node::ReadModel(i)));
         }
     }
-    let mut seen = Vec::with_capacity(edges.len());
-    edges.retain(|edge| {
-        if seen.contains(edge) {
-            false
-        } else {
-            seen.push(*edge);
-            true
-        }
-    });
+    // First occurrence wins, so the order stays the model's.
+    let mut seen = std::collections::HashSet::with_capacity(edges.len());
+    edges.retain(|edge| seen.insert(*edge));
     edges
 }
 
@@ -1060,6 +1031,8 @@ pub(crate) mod fixture {
                 .iter()
                 .position(|c| c.name.name == "ConfirmPayment")
                 .map(|i| at(CommandId(i as u32)));
+            let id = PolicyId(b.model.policies.len() as u32);
+            b.model.contexts[ordering.index()].policies.push(id);
             b.model.policies.push(Policy {
                 context: ordering,
                 doc: None,
@@ -1074,6 +1047,8 @@ pub(crate) mod fixture {
                 .iter()
                 .position(|c| c.name.name == "MarkShipped")
                 .map(|i| at(CommandId(i as u32)));
+            let id = PolicyId(b.model.policies.len() as u32);
+            b.model.contexts[ordering.index()].policies.push(id);
             b.model.policies.push(Policy {
                 context: ordering,
                 doc: None,
@@ -1085,6 +1060,8 @@ pub(crate) mod fixture {
                 .iter()
                 .map(|e| at(b.event_id(&format!("Ordering.{e}"))))
                 .collect();
+            let id = ReadModelId(b.model.readmodels.len() as u32);
+            b.model.contexts[ordering.index()].readmodels.push(id);
             b.model.readmodels.push(ReadModel {
                 context: ordering,
                 doc: Some("Every order | its status".to_string()),

@@ -2,8 +2,8 @@
 //! for GitHub Actions (annotation lines).
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::source::{Sources, Span};
 use crate::source::SourceFile;
+use crate::source::{Sources, Span};
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
     SourceCode, SourceSpan, SpanContents,
@@ -209,15 +209,27 @@ impl SourceCode for Window<'_> {
             // Only the span's own lines, and of those a window around the span.
             first = span_first;
             last = span_last;
-            from = floor_char(text, start.saturating_sub(WINDOW_MARGIN).max(self.file.line_start(first)));
-            to = ceil_char(text, (end + WINDOW_MARGIN).min(self.file.line_end(last).min(text.len())));
+            from = floor_char(
+                text,
+                start
+                    .saturating_sub(WINDOW_MARGIN)
+                    .max(self.file.line_start(first)),
+            );
+            to = ceil_char(
+                text,
+                (end + WINDOW_MARGIN).min(self.file.line_end(last).min(text.len())),
+            );
         }
         let column = if before == 0 {
             text[self.file.line_start(first)..start].chars().count()
         } else {
             text[self.file.line_start(first)..from].chars().count()
         };
-        let data = if before == 0 { &text[start..to] } else { &text[from..to] };
+        let data = if before == 0 {
+            &text[start..to]
+        } else {
+            &text[from..to]
+        };
         let offset = if before == 0 { start } else { from };
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),

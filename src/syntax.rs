@@ -138,13 +138,13 @@ impl Parse<'_> {
             }
             Err(error) => {
                 let mut d = self.error(&error, start);
-                if d.span().start as usize >= self.text.trim_end().len() {
-                    if let Some(open) = unclosed_brace(self.text) {
-                        d = d.with(
-                            Span::new(self.file, open, open + 1),
-                            "this `{` is never closed",
-                        );
-                    }
+                if d.span().start as usize >= self.text.trim_end().len()
+                    && let Some(open) = unclosed_brace(self.text)
+                {
+                    d = d.with(
+                        Span::new(self.file, open, open + 1),
+                        "this `{` is never closed",
+                    );
                 }
                 diags.push(d);
                 File::default()

@@ -142,7 +142,11 @@ impl Scenario {
                     .env("GIT_COMMITTER_EMAIL", "tests@storm.invalid")
                     .output()
                     .expect("git runs");
-                assert!(status.status.success(), "{name}: git {rest} failed: {}", String::from_utf8_lossy(&status.stderr));
+                assert!(
+                    status.status.success(),
+                    "{name}: git {rest} failed: {}",
+                    String::from_utf8_lossy(&status.stderr)
+                );
             }
             "stamp" => {
                 let mtime = modified(&self.path(args[0]));
