@@ -408,6 +408,9 @@ fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<BackendArg>) 
             plural(m.events.len(), "event")
         );
     }
+    // The process ends now: freeing a large model piece by piece would only add
+    // to the time a user waits (about 10% of `check` on 12,000 events).
+    std::mem::forget(analysis);
     code
 }
 
