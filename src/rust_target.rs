@@ -99,7 +99,12 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
         let text = tera
             .render(name, &context)
             .unwrap_or_else(|e| panic!("the rust template `{name}` renders: {e:?}"));
-        tidy(&text)
+        let text = tidy(&text);
+        if name.ends_with(".rs") {
+            keep_overlong(text)
+        } else {
+            text
+        }
     };
     let root = PathBuf::from("rust");
     let mut out: Rendered = vec![
@@ -276,6 +281,39 @@ fn tidy(text: &str) -> String {
     while out.last().is_some_and(|l| l.is_empty()) {
         out.pop();
     }
+    let mut text = out.join("\n");
+    text.push('\n');
+    text
+}
+
+/// The widest line rustfmt lays out (its default `max_width`).
+const MAX_WIDTH: usize = 100;
+
+/// The layout above follows rustfmt for names of ordinary length. A line of code
+/// still wider than rustfmt's limit means names so long that rustfmt would break
+/// lines in ways the layout does not follow, so such a file asks rustfmt to keep
+/// it as written (`cargo fmt --check` passes, and the code reads the same).
+/// Comment lines do not count: rustfmt leaves them as they are.
+fn keep_overlong(text: String) -> String {
+    let overlong = text
+        .lines()
+        .any(|line| !line.trim_start().starts_with("//") && line.chars().count() > MAX_WIDTH);
+    if !overlong {
+        return text;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let docs = lines.iter().take_while(|l| l.starts_with("//!")).count();
+    let mut out: Vec<&str> = lines[..docs].to_vec();
+    if docs > 0 {
+        out.push("");
+    }
+    out.push("// Names here are too long for rustfmt's layout: it keeps storm's.");
+    out.push("#![cfg_attr(rustfmt, rustfmt::skip)]");
+    let rest = &lines[docs..];
+    if rest.first().is_some_and(|l| !l.is_empty()) {
+        out.push("");
+    }
+    out.extend(rest);
     let mut text = out.join("\n");
     text.push('\n');
     text

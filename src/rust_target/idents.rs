@@ -36,13 +36,42 @@ pub fn unraw(ident: &str) -> &str {
 }
 
 /// Doc comment lines (without the `///`), empty when the element has none.
+///
+/// The model's prose is kept as Markdown, made safe for `///`: no line starts a
+/// code block (leading indentation is dropped and fences are escaped, so rustdoc
+/// never runs a doc test made of prose), tabs become spaces (`tabs_in_doc_comments`),
+/// characters rustc rejects in comments (bare carriage returns, bidirectional
+/// overrides) are dropped, and blank lines around the text are trimmed (an
+/// all-blank doc would be `empty_docs`). Markdown that only reads oddly (lazy list
+/// continuations, HTML) is allowed in the generated crates' lint attributes.
 pub fn doc_lines(doc: &Doc) -> Vec<String> {
-    match doc {
-        Some(text) => text
-            .lines()
-            .map(|l| l.trim_end().to_string())
-            .collect::<Vec<_>>(),
-        None => Vec::new(),
+    let Some(text) = doc else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = text.lines().map(doc_line).collect();
+    while lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    let blank = lines.iter().take_while(|l| l.is_empty()).count();
+    lines.drain(..blank);
+    lines
+}
+
+fn doc_line(line: &str) -> String {
+    let clean: String = line
+        .chars()
+        .filter(|c| !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .map(|c| match c {
+            '\t' => ' ',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect();
+    let clean = clean.trim();
+    if clean.starts_with("```") || clean.starts_with("~~~") {
+        format!("\\{clean}")
+    } else {
+        clean.to_string()
     }
 }
 

@@ -63,12 +63,18 @@ pub struct ContextPlan {
     pub has_handlers: bool,
     /// Modules of `behaviour`, sorted as rustfmt orders them.
     pub behaviour_modules: Vec<String>,
+    /// (module, doc lines) of every aggregate, sorted as rustfmt orders `mod`s.
+    pub aggregate_modules: Vec<(String, Vec<String>)>,
     /// The behaviour module of policies and projections: `handlers`, unless an
     /// aggregate takes that name.
     pub handlers_module: String,
     /// The `H: ...` line of `dispatch` and `receive`, laid out.
     pub bounds: String,
     pub any_commands: bool,
+    /// Whether any command round-trips in the generated tests.
+    pub any_command_round_trips: bool,
+    /// Whether any event of the context round-trips in the contracts tests.
+    pub any_event_round_trips: bool,
 }
 
 #[derive(Serialize)]
@@ -83,6 +89,8 @@ pub struct FieldPlan {
     /// The `#[serde(...)]` attribute, laid out as rustfmt does at four spaces of
     /// indentation; empty when serde's defaults fit.
     pub attr: String,
+    /// The same at eight spaces.
+    pub attr8: String,
     /// `pub ident: Type,` laid out at four and at eight spaces.
     pub decl4: String,
     pub decl8: String,
@@ -123,6 +131,11 @@ pub struct EventPlan {
     pub keys: Vec<String>,
     /// `let expected: [&str; N] = [...];` at eight spaces, laid out.
     pub expected: String,
+    /// Whether its default value serializes (see [`default_serializes`]): only
+    /// then do the generated tests round-trip it.
+    pub round_trips: bool,
+    /// `assert_eq!(E::EVENT_TYPE, "...");` at eight spaces, laid out.
+    pub type_assert: String,
 }
 
 #[derive(Serialize)]
@@ -137,6 +150,11 @@ pub struct CommandPlan {
     pub keys: Vec<String>,
     /// `let expected: [&str; N] = [...];` at eight spaces, laid out.
     pub expected: String,
+    /// Whether its default value serializes: only then is it round-tripped.
+    pub round_trips: bool,
+    /// `assert_eq!(guard(Some(Status::S), &command), Ok(()));` for each required
+    /// status, at eight spaces, laid out.
+    pub accepted_asserts: Vec<String>,
     /// Status variants the command requires; empty: accepted in any state.
     pub requires: Vec<String>,
     /// Status variants it is rejected in (when it has `requires`).
@@ -180,8 +198,12 @@ pub struct AggregatePlan {
     pub commands: Vec<CommandPlan>,
     pub events: Vec<AggregateEventPlan>,
     pub has_guard: bool,
+    /// Whether the generated tests have a test of its commands (a round trip or a
+    /// guard), so that its test module is not empty.
+    pub has_tests: bool,
     /// The imports of its behaviour file, sorted as rustfmt does (edition 2021).
-    pub behaviour_imports: String,
+    /// `use crate::aggregates::<module>::{...};` of the behaviour skeleton, laid out.
+    pub behaviour_use: String,
 }
 
 /// One event a handler reacts to.
@@ -267,8 +289,9 @@ pub struct InboxHandler {
 
 #[derive(Serialize)]
 pub struct InboxEvent {
-    /// `("source", "Type") => {` at eight spaces, laid out.
-    pub pattern: String,
+    /// `("source", "Type") => Event::V(decode(&envelope)?),` at eight spaces,
+    /// laid out.
+    pub arm: String,
     pub variant: String,
     pub path: String,
     pub source: String,
@@ -280,6 +303,9 @@ pub struct InboxEvent {
     pub policies: usize,
     /// `let expected = vec![...];` with the handler labels, laid out.
     pub expected: String,
+    /// Whether the event's default value serializes: only then is it delivered
+    /// in the generated tests.
+    pub round_trips: bool,
 }
 
 #[derive(Serialize)]
@@ -305,6 +331,14 @@ pub fn plan(model: &Model, wire: &Wire) -> Plan {
         .into_iter()
         .map(|c| ContextPlan {
             envelope: envelope.to_string(),
+            inbox: c
+                .inbox
+                .into_iter()
+                .map(|i| InboxEvent {
+                    arm: inbox_arm(&i.source, &i.wire, &i.variant, envelope),
+                    ..i
+                })
+                .collect(),
             ..c
         })
         .collect();
@@ -315,7 +349,7 @@ pub fn plan(model: &Model, wire: &Wire) -> Plan {
     modules.push((envelope.to_string(), Vec::new()));
     modules.sort_by(|a, b| unraw(&a.0).cmp(unraw(&b.0)));
     Plan {
-        any_events: contexts.iter().any(|c| !c.events.is_empty()),
+        any_events: contexts.iter().any(|c| c.any_event_round_trips),
         modules,
         members,
         envelope: envelope.to_string(),
@@ -346,7 +380,8 @@ fn fields(
             FieldPlan {
                 decl4: type_line(4, &prefix, &ty, ","),
                 decl8: type_line(8, &prefix, &ty, ","),
-                attr: serde_attr(rename.then_some(f.name.name.as_str()), optional),
+                attr: serde_attr(4, rename.then_some(f.name.name.as_str()), optional),
+                attr8: serde_attr(8, rename.then_some(f.name.name.as_str()), optional),
                 doc: doc_lines(&f.doc),
                 rename,
                 wire: f.name.name.clone(),
@@ -385,6 +420,49 @@ pub fn call(indent: usize, prefix: &str, path: &str, args: &[&str], suffix: &str
     }
     out.push_str(&format!("{pad}){suffix}"));
     out
+}
+
+/// A call inside a macro's arguments (`assert_eq!(a, b);`) laid out as rustfmt
+/// does at `indent` spaces: on one line when it fits and its arguments are short,
+/// else one argument a line, without the trailing comma rustfmt leaves out inside
+/// macros. An argument that is itself a call (`f(x, y)`) is laid out the same way.
+pub fn macro_call(indent: usize, path: &str, args: &[String], suffix: &str) -> String {
+    let pad = " ".repeat(indent);
+    let joined = args.join(", ");
+    let one = format!("{pad}{path}({joined}){suffix}");
+    if one.len() <= 100 && joined.len() <= 60 {
+        return one;
+    }
+    let mut out = format!("{pad}{path}(\n");
+    for (i, arg) in args.iter().enumerate() {
+        let comma = if i + 1 < args.len() { "," } else { "" };
+        out.push_str(&nested_call(indent + 4, arg, comma));
+        out.push('\n');
+    }
+    out.push_str(&format!("{pad}){suffix}"));
+    out
+}
+
+/// One argument of [`macro_call`]: a call `f(a, b)` whose arguments hold no
+/// commas of their own is broken like its parent when too long.
+fn nested_call(indent: usize, arg: &str, suffix: &str) -> String {
+    let pad = " ".repeat(indent);
+    let one = format!("{pad}{arg}{suffix}");
+    let split = arg.find('(').filter(|_| arg.ends_with(')')).map(|open| {
+        let inner = &arg[open + 1..arg.len() - 1];
+        (&arg[..open], inner)
+    });
+    match split {
+        Some((path, inner))
+            if (one.len() > 100 || inner.len() > 60)
+                && !path.is_empty()
+                && inner.split(", ").all(|a| !a.contains(',')) =>
+        {
+            let args: Vec<String> = inner.split(", ").map(str::to_string).collect();
+            macro_call(indent, path, &args, suffix)
+        }
+        _ => one,
+    }
 }
 
 /// `head[items]tail` (an array or `vec!`) laid out as rustfmt does: on one line when
@@ -443,6 +521,12 @@ fn type_line(indent: usize, prefix: &str, ty: &str, suffix: &str) -> String {
     if one.len() <= 100 {
         return one;
     }
+    // rustfmt moves a type that fits on the next line there before it breaks
+    // generic arguments.
+    let next = format!("{pad}    {ty}{suffix}");
+    if !prefix.trim().is_empty() && next.len() <= 100 {
+        return format!("{pad}{}\n{next}", prefix.trim_end());
+    }
     match (ty.find('<'), ty.ends_with('>')) {
         (Some(open), true) => {
             let head = &ty[..open];
@@ -456,7 +540,7 @@ fn type_line(indent: usize, prefix: &str, ty: &str, suffix: &str) -> String {
     }
 }
 
-fn serde_attr(rename: Option<&str>, optional: bool) -> String {
+fn serde_attr(indent: usize, rename: Option<&str>, optional: bool) -> String {
     let mut args: Vec<String> = Vec::new();
     if let Some(wire) = rename {
         args.push(format!("rename = {wire:?}"));
@@ -469,10 +553,15 @@ fn serde_attr(rename: Option<&str>, optional: bool) -> String {
         return String::new();
     }
     let line = format!("#[serde({})]", args.join(", "));
-    if line.len() + 4 <= 100 {
+    if line.len() + indent <= 100 {
         line
     } else {
-        format!("#[serde(\n        {},\n    )]", args.join(",\n        "))
+        // Broken over lines, an attribute's last argument takes no comma.
+        let pad = " ".repeat(indent);
+        format!(
+            "#[serde(\n{pad}    {}\n{pad})]",
+            args.join(&format!(",\n{pad}    "))
+        )
     }
 }
 
@@ -613,7 +702,7 @@ fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
         event_ids.extend(model.aggregate(a).events.iter().copied());
     }
     event_ids.extend(context.events.iter().copied());
-    let events = event_ids
+    let events: Vec<EventPlan> = event_ids
         .iter()
         .map(|&e| {
             let event = model.event(e);
@@ -624,6 +713,16 @@ fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
                 wire: event.name.name.clone(),
                 version: event.version,
                 test: unraw(&snake_ident(&event.name.name)).to_string(),
+                round_trips: default_serializes(model, &event.fields),
+                type_assert: macro_call(
+                    8,
+                    "assert_eq!",
+                    &[
+                        "E::EVENT_TYPE".to_string(),
+                        format!("{:?}", event.name.name),
+                    ],
+                    ";",
+                ),
                 expected: expected_keys(&keys(&fields)),
                 keys: keys(&fields),
                 fields,
@@ -872,17 +971,11 @@ fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
             let handlers: Vec<InboxHandler> = handlers;
             let labels: Vec<String> = handlers.iter().map(|h| format!("{:?}", h.label)).collect();
             let expected = list(8, "let expected = vec!", &labels, ";");
-            let source = wire.source(model, event.context);
-            let ty = wire.event_type(model, e);
-            let one = format!("        ({source:?}, {ty:?}) => {{");
-            let pattern = if one.len() <= 100 {
-                one
-            } else {
-                format!("        (\n            {source:?},\n            {ty:?},\n        ) => {{")
-            };
             InboxEvent {
-                pattern,
+                // Laid out once the envelope module is known (in `plan`).
+                arm: String::new(),
                 expected,
+                round_trips: default_serializes(model, &event.fields),
                 policies: handlers.iter().filter(|h| h.is_policy).count(),
                 test: format!(
                     "{}_{}",
@@ -920,6 +1013,11 @@ fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
         behaviour_modules.push(handlers_module.clone());
     }
     behaviour_modules.sort_by(|a, b| unraw(a).cmp(unraw(b)));
+    let mut aggregate_modules: Vec<(String, Vec<String>)> = aggregates
+        .iter()
+        .map(|a| (a.module.clone(), a.doc.clone()))
+        .collect();
+    aggregate_modules.sort_by(|a, b| unraw(&a.0).cmp(unraw(&b.0)));
     let mut traits: Vec<String> = policies
         .iter()
         .map(|p| format!("crate::policies::{}", p.ident))
@@ -940,7 +1038,12 @@ fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
         handlers_module,
         bounds,
         behaviour_modules,
+        aggregate_modules,
         any_commands: aggregates.iter().any(|a| !a.commands.is_empty()),
+        any_command_round_trips: aggregates
+            .iter()
+            .any(|a| a.commands.iter().any(|c| c.round_trips)),
+        any_event_round_trips: events.iter().any(|e| e.round_trips),
         name: context.name.name.clone(),
         doc: doc_lines(&context.doc),
         module,
@@ -1019,6 +1122,14 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
                 wire: command.name.name.clone(),
                 method: snake_ident(&command.name.name),
                 expected: expected_keys(&keys(&fields)),
+                round_trips: default_serializes(model, &command.fields),
+                accepted_asserts: requires
+                    .iter()
+                    .map(|s| {
+                        let guard = format!("guard(Some(Status::{s}), &command)");
+                        macro_call(8, "assert_eq!", &[guard, "Ok(())".to_string()], ";")
+                    })
+                    .collect(),
                 keys: keys(&fields),
                 fields,
                 requires,
@@ -1048,15 +1159,24 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
         })
         .collect();
     let ident = aggregate_ident(&agg.name.name);
-    let mut imports: Vec<String> = ["Decide", "Error", "Event", "Evolve"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    // The skeleton's decisions name `commands`, `Error` and `Event`; without
+    // commands it has none, and unused imports would fail `clippy -D warnings`.
+    let used: &[&str] = if commands.is_empty() {
+        &["Decide", "Evolve"]
+    } else {
+        &["Decide", "Error", "Event", "Evolve"]
+    };
+    let mut imports: Vec<String> = used.iter().map(|s| s.to_string()).collect();
     imports.push(ident.clone());
     imports.sort();
-    imports.insert(0, "commands".to_string());
+    if !commands.is_empty() {
+        imports.insert(0, "commands".to_string());
+    }
     AggregatePlan {
-        behaviour_imports: imports.join(", "),
+        behaviour_use: use_line(
+            &format!("crate::aggregates::{}", snake_ident(&agg.name.name)),
+            &imports,
+        ),
         name: agg.name.name.clone(),
         doc: doc_lines(&agg.doc),
         module: snake_ident(&agg.name.name),
@@ -1067,9 +1187,81 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
         id_type: model.type_name(&agg.id.ty, agg.context),
         has_lifecycle: agg.has_lifecycle && !states.is_empty(),
         has_guard: commands.iter().any(|c| !c.requires.is_empty()),
+        has_tests: commands
+            .iter()
+            .any(|c| c.round_trips || !c.requires.is_empty()),
         state_fields: fields(model, &agg.state, Site::Service, &|_| false),
         states,
         commands,
         events,
+    }
+}
+
+/// Whether the `Default` value of a record with these fields serializes. An enum
+/// the model leaves without values gets a placeholder variant, its `Default`, that
+/// serde never writes: a record holding one directly (not in a list or optional,
+/// which default to empty) has a default that cannot be written.
+fn default_serializes(model: &Model, fields: &[Field]) -> bool {
+    fn placeholder(model: &Model, ty: &Type, seen: &mut Vec<crate::model::TypeId>) -> bool {
+        match ty {
+            Type::Enum(e) => model.enum_def(*e).variants.is_empty(),
+            Type::Named(t) if !seen.contains(t) => {
+                seen.push(*t);
+                model
+                    .type_def(*t)
+                    .fields
+                    .iter()
+                    .any(|f| placeholder(model, &f.ty, seen))
+            }
+            _ => false,
+        }
+    }
+    let mut seen = Vec::new();
+    !fields.iter().any(|f| placeholder(model, &f.ty, &mut seen))
+}
+
+/// `use path::{items};` laid out as rustfmt does: on one line when it fits, else
+/// the items packed into lines of at most 100 characters at four spaces.
+fn use_line(path: &str, items: &[String]) -> String {
+    let one = format!("use {path}::{{{}}};", items.join(", "));
+    if one.len() <= 100 {
+        return one;
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for item in items {
+        match lines.last_mut() {
+            // The line, a space, the item and its comma.
+            Some(line) if line.len() + item.len() + 2 <= 100 => {
+                line.push(' ');
+                line.push_str(item);
+                line.push(',');
+            }
+            _ => lines.push(format!("    {item},")),
+        }
+    }
+    format!("use {path}::{{\n{}\n}};", lines.join("\n"))
+}
+
+/// The inbox's match arm of one subscribed event at eight spaces, laid out as
+/// rustfmt does: on one line when it fits; else the pattern (broken over lines
+/// when too long itself) and the body in a block when the body fits on a line of
+/// its own; else the call broken after its parenthesis.
+fn inbox_arm(source: &str, ty: &str, variant: &str, envelope: &str) -> String {
+    let pattern = format!("({source:?}, {ty:?})");
+    let arg = format!("::contracts::{envelope}::decode(&envelope)?");
+    let body = format!("Event::{variant}({arg})");
+    let one = format!("        {pattern} => {body},");
+    if one.len() <= 100 {
+        return one;
+    }
+    let head = if 8 + pattern.len() + " => {".len() <= 100 {
+        format!("        {pattern}")
+    } else {
+        format!("        (\n            {source:?},\n            {ty:?},\n        )")
+    };
+    if 12 + body.len() <= 100 {
+        format!("{head} => {{\n            {body}\n        }}")
+    } else {
+        format!("{head} => Event::{variant}(\n            {arg},\n        ),")
     }
 }
