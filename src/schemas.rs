@@ -14,7 +14,7 @@ mod json_schema;
 mod tree;
 
 use crate::generate::{Owner, Rendered};
-use crate::model::{ContextId, EventId, Model};
+use crate::model::{EventId, Model};
 use crate::names::kebab;
 use crate::wire::Wire;
 use std::path::PathBuf;
@@ -49,46 +49,3 @@ pub fn event_schema(model: &Model, event: EventId) -> String {
 
 // Names of broker resources the AsyncAPI documents mention; they match what the
 // `routing/` target creates.
-
-/// The EventBridge bus.
-fn bus(wire: &Wire) -> String {
-    aws_name(&[&wire.namespace])
-}
-
-/// The SNS topic a context publishes to.
-fn sns_topic(model: &Model, wire: &Wire, context: ContextId) -> String {
-    aws_name(&[
-        &wire.namespace,
-        &kebab(&model.context(context).name.name),
-        "events",
-    ])
-}
-
-/// The dead-letter queue of an inbox.
-fn dead_letter_queue(inbox: &str) -> String {
-    format!("{inbox}-dlq")
-}
-
-/// The Kafka consumer group of a consuming context.
-fn group(model: &Model, context: ContextId) -> String {
-    kebab(&model.context(context).name.name)
-}
-
-/// AWS resource names take letters, digits, `-` and `_`.
-fn aws_name(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .map(|p| {
-            p.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}

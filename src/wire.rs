@@ -114,3 +114,57 @@ impl Wire {
         )
     }
 }
+
+/// A resource name from parts: only the characters every AWS name accepts.
+pub fn aws_name(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|p| {
+            p.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+impl Wire {
+    /// The EventBridge bus (and the schema registry) of the model.
+    pub fn bus(&self) -> String {
+        aws_name(&[&self.namespace])
+    }
+
+    /// The SNS topic a context publishes to.
+    pub fn sns_topic(&self, model: &Model, context: ContextId) -> String {
+        aws_name(&[
+            &self.namespace,
+            &kebab(&model.context(context).name.name),
+            "events",
+        ])
+    }
+
+    /// The DynamoDB event store of a context with aggregates.
+    pub fn event_store_table(&self, model: &Model, context: ContextId) -> String {
+        aws_name(&[
+            &self.namespace,
+            &kebab(&model.context(context).name.name),
+            "events",
+        ])
+    }
+
+    /// The dead-letter queue of a consuming context's inbox.
+    pub fn dead_letter_queue(&self, model: &Model, context: ContextId) -> String {
+        format!("{}-dlq", self.inbox(model, context))
+    }
+
+    /// The Kafka consumer group of a consuming context.
+    pub fn consumer_group(&self, model: &Model, context: ContextId) -> String {
+        kebab(&model.context(context).name.name)
+    }
+}

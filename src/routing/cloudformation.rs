@@ -6,7 +6,6 @@
 
 use super::{Routes, publishers, stores, yaml};
 use crate::model::{ContextId, EventId, Model};
-use crate::names::kebab;
 use crate::wire::{Wire, metadata};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,7 +44,6 @@ impl Ids {
 /// What a context brings to a template.
 struct Ctx {
     name: String,
-    kebab: String,
     /// Its name as a logical-id prefix.
     pascal: String,
 }
@@ -53,7 +51,6 @@ struct Ctx {
 fn ctx(model: &Model, c: ContextId) -> Ctx {
     let name = model.context(c).name.name.clone();
     Ctx {
-        kebab: kebab(&name),
         pascal: crate::names::pascal(&name),
         name,
     }
@@ -69,25 +66,6 @@ fn get_att(id: &str, attribute: &str) -> Value {
 
 fn tags(context: &str) -> Value {
     json!([{ "Key": CONTEXT_TAG, "Value": context }])
-}
-
-/// A resource name from the namespace: only characters every AWS name accepts.
-fn aws_name(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .map(|p| {
-            p.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// The resources and outputs of a template being built.
@@ -154,7 +132,7 @@ fn inboxes(
             json!({
                 "Type": "AWS::SQS::Queue",
                 "Properties": {
-                    "QueueName": format!("{name}-dlq"),
+                    "QueueName": wire.dead_letter_queue(model, consumer),
                     "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
                     "Tags": tags(&c.name),
                 }
@@ -279,7 +257,7 @@ fn stores_and_pipes(
         let builder = t.ids.take(&format!("{}EnvelopeBuilder", c.pascal));
         let role = t.ids.take(&format!("{}PipeRole", c.pascal));
         let pipe = t.ids.take(&format!("{}EventPipe", c.pascal));
-        let table_name = aws_name(&[&wire.namespace, &c.kebab, "events"]);
+        let table_name = wire.event_store_table(model, context);
         t.add(
             &table,
             json!({
@@ -438,7 +416,7 @@ pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes) -> String {
         &bus,
         json!({
             "Type": "AWS::Events::EventBus",
-            "Properties": { "Name": aws_name(&[&wire.namespace]) }
+            "Properties": { "Name": wire.bus() }
         }),
     );
     t.add(
@@ -514,7 +492,7 @@ pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes) -> String {
             ),
         }
     });
-    let registry_name = aws_name(&[&wire.namespace]);
+    let registry_name = wire.bus();
     t.add(
         &registry,
         json!({
@@ -561,7 +539,7 @@ pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes) -> String {
             json!({
                 "Type": "AWS::SNS::Topic",
                 "Properties": {
-                    "TopicName": aws_name(&[&wire.namespace, &p.kebab, "events"]),
+                    "TopicName": wire.sns_topic(model, producer),
                     "Tags": tags(&p.name),
                 }
             }),

@@ -80,7 +80,7 @@ fn channel(model: &Model, wire: &Wire, event: EventId, consumer: Option<ContextI
     let producer = e.context;
     let address = match wire.backend {
         Backend::Eventbridge => wire.event_type(model, event).to_string(),
-        Backend::SnsSqs => super::sns_topic(model, wire, producer),
+        Backend::SnsSqs => wire.sns_topic(model, producer),
         Backend::Kafka => wire.topic(model, producer),
     };
     let messages = Node::map().with(
@@ -98,7 +98,7 @@ fn channel(model: &Model, wire: &Wire, event: EventId, consumer: Option<ContextI
             node.set(
                 "x-eventbridge",
                 Node::map()
-                    .with("bus", Node::str(super::bus(wire)))
+                    .with("bus", Node::str(wire.bus()))
                     .with("source", Node::str(wire.source(model, producer)))
                     .with("detail-type", Node::str(wire.event_type(model, event))),
             );
@@ -130,7 +130,10 @@ fn sqs_queue_binding(model: &Model, wire: &Wire, consumer: ContextId) -> Node {
     let inbox = wire.inbox(model, consumer);
     Node::map()
         .with("queue", queue(inbox.clone()))
-        .with("deadLetterQueue", queue(super::dead_letter_queue(&inbox)))
+        .with(
+            "deadLetterQueue",
+            queue(wire.dead_letter_queue(model, consumer)),
+        )
         .with("bindingVersion", Node::str(SQS_BINDING))
 }
 
@@ -205,10 +208,7 @@ fn send(model: &Model, wire: &Wire, event: EventId) -> Node {
                         "redrivePolicy",
                         Node::map().with(
                             "deadLetterQueue",
-                            Node::map().with(
-                                "name",
-                                Node::str(super::dead_letter_queue(&wire.inbox(model, c))),
-                            ),
+                            Node::map().with("name", Node::str(wire.dead_letter_queue(model, c))),
                         ),
                     )
             })
@@ -217,7 +217,7 @@ fn send(model: &Model, wire: &Wire, event: EventId) -> Node {
         let sns = Node::map()
             .with(
                 "topic",
-                Node::map().with("name", Node::str(super::sns_topic(model, wire, producer))),
+                Node::map().with("name", Node::str(wire.sns_topic(model, producer))),
             )
             .with("consumers", Node::List(subscriptions))
             .with("bindingVersion", Node::str(SNS_BINDING));
@@ -265,7 +265,7 @@ fn receive(
                     "groupId",
                     Node::map()
                         .with("type", Node::str("string"))
-                        .with("enum", Node::strings([super::group(model, context)])),
+                        .with("enum", Node::strings([wire.consumer_group(model, context)])),
                 )
                 .with("bindingVersion", Node::str(KAFKA_BINDING)),
         ),
