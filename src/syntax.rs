@@ -77,23 +77,10 @@ fn split_top_level(text: &str, n: usize) -> Vec<(usize, usize)> {
     if n < 2 || text.len() < PARALLEL_FROM {
         return vec![(0, text.len())];
     }
-    let bytes = text.as_bytes();
     let mut ends = Vec::new();
     let mut depth = 0i64;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
+    for (at, b) in brackets(text) {
+        match b {
             b'{' => depth += 1,
             b'}' => {
                 depth -= 1;
@@ -101,12 +88,11 @@ fn split_top_level(text: &str, n: usize) -> Vec<(usize, usize)> {
                     return vec![(0, text.len())];
                 }
                 if depth == 0 {
-                    ends.push(i + 1);
+                    ends.push(at + 1);
                 }
             }
             _ => {}
         }
-        i += 1;
     }
     if depth != 0 {
         return vec![(0, text.len())];
@@ -153,6 +139,35 @@ impl Parse<'_> {
     }
 }
 
+/// The brackets of a text that are not inside a comment or a string, with their
+/// offsets: what the scans before parsing (nesting, pieces, unclosed braces) need.
+fn brackets(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let at = i;
+            i += 1;
+            match bytes[at] {
+                b'/' if bytes.get(at + 1) == Some(&b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'"' => {
+                    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                b @ (b'{' | b'}' | b'[' | b']' | b'(' | b')') => return Some((at, b)),
+                _ => {}
+            }
+        }
+        None
+    })
+}
+
 /// The `{` that most likely lacks its `}` when a file ends inside a block: the
 /// first whose matching `}` (by counting) sits at another indentation, else the
 /// outermost one left open.
@@ -163,65 +178,35 @@ fn unclosed_brace(text: &str) -> Option<usize> {
     };
     let mut stack: Vec<usize> = Vec::new();
     let mut mismatched: Option<usize> = None;
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'{' => stack.push(i),
+    for (at, b) in brackets(text) {
+        match b {
+            b'{' => stack.push(at),
             b'}' => {
                 if let Some(open) = stack.pop() {
-                    let same_line = !text[open..i].contains('\n');
-                    if !same_line && indent(open) != indent(i) && mismatched.is_none() {
+                    let same_line = !text[open..at].contains('\n');
+                    if !same_line && indent(open) != indent(at) && mismatched.is_none() {
                         mismatched = Some(open);
                     }
                 }
             }
             _ => {}
         }
-        i += 1;
     }
     mismatched.or(stack.first().copied())
 }
 
 /// The offset of the first bracket nested deeper than [`MAX_NESTING`].
 fn too_deep(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
+    for (at, b) in brackets(text) {
+        if matches!(b, b'{' | b'[' | b'(') {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return Some(at);
             }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(i);
-                }
-            }
-            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
-            _ => {}
+        } else {
+            depth = depth.saturating_sub(1);
         }
-        i += 1;
     }
     None
 }
