@@ -68,6 +68,10 @@ impl Element {
     }
 }
 
+/// Far beyond the unknown names of any real model; bounds the cost of a file full
+/// of them (4,000 unknown references against 1,500 names took 3 s without it).
+const SUGGESTION_BUDGET: usize = 200;
+
 const PATTERNS: &[&str] = &[
     "customer-supplier",
     "conformist",
@@ -84,6 +88,7 @@ pub fn resolve(files: &[ast::File], diags: &mut Diagnostics) -> Model {
         contexts: HashMap::new(),
         scopes: Vec::new(),
         ambiguous: Default::default(),
+        suggestions: std::cell::Cell::new(SUGGESTION_BUDGET),
         diags,
     };
     let contexts = r.declare_contexts(files);
@@ -106,6 +111,9 @@ struct Resolver<'d> {
     /// Names defined twice in a context: references to them are not resolved, and
     /// not reported again (the duplicate is).
     ambiguous: std::collections::HashSet<(ContextId, String)>,
+    /// How many more "did you mean" searches this model may cost (each compares
+    /// with every name of a context); past it, help lines name no candidate.
+    suggestions: std::cell::Cell<usize>,
     diags: &'d mut Diagnostics,
 }
 
@@ -941,7 +949,14 @@ impl<'d> Resolver<'d> {
         if want.contains(&Kind::Type) && q.context.is_none() {
             names.extend(Builtin::ALL.iter().map(|b| b.name()));
         }
-        if let Some(best) = closest(&q.name.name, names.iter().copied()) {
+        let budget = self.suggestions.get();
+        self.suggestions.set(budget.saturating_sub(1));
+        let best = if budget > 0 {
+            closest(&q.name.name, names.iter().copied())
+        } else {
+            None
+        };
+        if let Some(best) = best {
             return match &q.context {
                 Some(c) => format!("did you mean `{}.{best}`?", c.name),
                 None => format!("did you mean `{best}`?"),
@@ -1154,9 +1169,15 @@ pub fn list(names: &[&str]) -> String {
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_lowercase();
-    let limit = (name.chars().count() / 3).max(1);
+    let length = lower.chars().count();
+    let limit = (length / 3).max(1);
     candidates
         .filter(|c| *c != name)
+        // The distance is at least the difference in length: skip the far ones
+        // before paying for the comparison.
+        .filter(|c| {
+            c.len().abs_diff(name.len()) <= limit * 4 && c.chars().count().abs_diff(length) <= limit
+        })
         .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min()
