@@ -32,6 +32,7 @@
 use crate::analysis::{self, Analysis};
 use crate::model::{ContextId, EventId, Field, Model, Type, TypeId};
 use crate::render::{Style, display_path};
+use crate::render::{escape_data, escape_property};
 use crate::source::{Sources, Span};
 use crate::wire::Backend;
 use serde::Serialize;
@@ -1040,15 +1041,4 @@ pub fn github(sources: &Sources, change: &Change) -> String {
         properties.join(","),
         escape_data(&message)
     )
-}
-
-// The escaping of workflow commands, as in `render`.
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }

@@ -142,13 +142,15 @@ pub fn github(sources: &Sources, d: &Diagnostic) -> String {
     )
 }
 
-fn escape_data(s: &str) -> String {
+/// Escapes the message of a GitHub Actions workflow command.
+pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn escape_property(s: &str) -> String {
+/// Escapes a property (`file=`, `title=`) of a GitHub Actions workflow command.
+pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
