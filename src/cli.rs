@@ -38,7 +38,7 @@ enum Command {
         report: ReportArgs,
         /// Check that this backend can route every subscription [default: from the config, else eventbridge]
         #[arg(long, value_enum)]
-        backend: Option<BackendArg>,
+        backend: Option<Backend>,
     },
     /// Check the model, then write every generated artefact.
     Generate {
@@ -51,7 +51,7 @@ enum Command {
         out: Option<PathBuf>,
         /// Message backend the routing is generated for [default: eventbridge]
         #[arg(long, value_enum)]
-        backend: Option<BackendArg>,
+        backend: Option<Backend>,
         /// Write nothing; exit 1 with a diff when the files on disk differ from
         /// what the model produces (the CI drift check).
         #[arg(long)]
@@ -71,7 +71,7 @@ enum Command {
         out: Option<PathBuf>,
         /// Message backend the routing is generated for [default: eventbridge]
         #[arg(long, value_enum)]
-        backend: Option<BackendArg>,
+        backend: Option<Backend>,
     },
     /// Compare the event contracts with those at a git revision or in a directory.
     Breaking {
@@ -101,7 +101,7 @@ enum Command {
         #[command(flatten)]
         model: ModelArgs,
         #[arg(long, value_enum, default_value = "mermaid")]
-        format: DiagramArg,
+        format: DiagramFormat,
         /// Show one context and what it is directly connected to.
         #[arg(long, value_name = "NAME")]
         context: Option<String>,
@@ -131,19 +131,6 @@ struct ReportArgs {
     /// Print only diagnostics, no summary.
     #[arg(long, short)]
     quiet: bool,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum BackendArg {
-    Eventbridge,
-    SnsSqs,
-    Kafka,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum DiagramArg {
-    Mermaid,
-    Dot,
 }
 
 /// Runs storm with these arguments and returns the exit code.
@@ -288,11 +275,9 @@ fn shorten(path: &Path) -> PathBuf {
     }
 }
 
-fn backend(setup: &Setup, arg: Option<BackendArg>) -> Backend {
+fn backend(setup: &Setup, arg: Option<Backend>) -> Backend {
     match arg {
-        Some(BackendArg::Eventbridge) => Backend::Eventbridge,
-        Some(BackendArg::SnsSqs) => Backend::SnsSqs,
-        Some(BackendArg::Kafka) => Backend::Kafka,
+        Some(backend) => backend,
         None => setup
             .config
             .as_ref()
@@ -391,7 +376,7 @@ fn summary(errors: usize, warnings: usize, deny_warnings: bool) -> String {
     }
 }
 
-fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<BackendArg>) -> i32 {
+fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<Backend>) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
         Err(e) => return e.report_as(args.format),
@@ -449,7 +434,7 @@ fn generate(
     model: &ModelArgs,
     args: &ReportArgs,
     out: Option<PathBuf>,
-    backend_arg: Option<BackendArg>,
+    backend_arg: Option<Backend>,
     mode: Mode,
 ) -> i32 {
     let setup = match setup(model) {
@@ -465,7 +450,7 @@ fn watch(
     model: &ModelArgs,
     args: &ReportArgs,
     out_arg: Option<PathBuf>,
-    backend_arg: Option<BackendArg>,
+    backend_arg: Option<Backend>,
 ) -> i32 {
     let mut setup = match setup(model) {
         Ok(s) => s,
@@ -851,7 +836,7 @@ fn drift(plan: &crate::writer::Plan, quiet: bool) -> i32 {
     }
 }
 
-fn diagram(model: &ModelArgs, format: DiagramArg, context: Option<&str>) -> i32 {
+fn diagram(model: &ModelArgs, format: DiagramFormat, context: Option<&str>) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
         Err(e) => return e.report(),
@@ -878,10 +863,6 @@ fn diagram(model: &ModelArgs, format: DiagramArg, context: Option<&str>) -> i32 
                 ));
             }
         },
-    };
-    let format = match format {
-        DiagramArg::Mermaid => DiagramFormat::Mermaid,
-        DiagramArg::Dot => DiagramFormat::Dot,
     };
     print!("{}", diagram::render(m, format, context));
     OK

@@ -9,7 +9,7 @@
 use crate::model::{AggregateId, ContextId, EventOwner, Model};
 use std::fmt::Write;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum DiagramFormat {
     Mermaid,
     Dot,
