@@ -46,12 +46,8 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         report: ReportArgs,
-        /// Directory for everything storm generates [default: generated]
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Message backend the routing is generated for [default: eventbridge]
-        #[arg(long, value_enum)]
-        backend: Option<Backend>,
+        #[command(flatten)]
+        output: OutputArgs,
         /// Write nothing; exit 1 with a diff when the files on disk differ from
         /// what the model produces (the CI drift check).
         #[arg(long)]
@@ -66,12 +62,8 @@ enum Command {
         model: ModelArgs,
         #[command(flatten)]
         report: ReportArgs,
-        /// Directory for everything storm generates [default: generated]
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Message backend the routing is generated for [default: eventbridge]
-        #[arg(long, value_enum)]
-        backend: Option<Backend>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Compare the event contracts with those at a git revision or in a directory.
     Breaking {
@@ -120,6 +112,17 @@ struct ModelArgs {
     config: Option<PathBuf>,
 }
 
+/// Where and for which backend `generate` and `watch` write.
+#[derive(Args)]
+struct OutputArgs {
+    /// Directory for everything storm generates [default: generated]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Message backend the routing is generated for [default: eventbridge]
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+}
+
 #[derive(Args)]
 struct ReportArgs {
     /// How diagnostics are printed.
@@ -151,17 +154,15 @@ pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
         Command::Generate {
             model,
             report,
-            out,
-            backend,
+            output,
             check,
             force,
-        } => generate(&model, &report, out, backend, Mode { check, force }),
+        } => generate(&model, &report, output, Mode { check, force }),
         Command::Watch {
             model,
             report,
-            out,
-            backend,
-        } => watch(&model, &report, out, backend),
+            output,
+        } => watch(&model, &report, output),
         Command::Breaking {
             model,
             report,
@@ -430,28 +431,21 @@ struct Mode {
     force: bool,
 }
 
-fn generate(
-    model: &ModelArgs,
-    args: &ReportArgs,
-    out: Option<PathBuf>,
-    backend_arg: Option<Backend>,
-    mode: Mode,
-) -> i32 {
+fn generate(model: &ModelArgs, args: &ReportArgs, output: OutputArgs, mode: Mode) -> i32 {
     let setup = match setup(model) {
         Ok(s) => s,
         Err(e) => return e.report_as(args.format),
     };
-    let out = out_dir(&setup, out);
-    let backend = backend(&setup, backend_arg);
+    let out = out_dir(&setup, output.out);
+    let backend = backend(&setup, output.backend);
     run_generate(&setup, args, &out, backend, mode, None).0
 }
 
-fn watch(
-    model: &ModelArgs,
-    args: &ReportArgs,
-    out_arg: Option<PathBuf>,
-    backend_arg: Option<Backend>,
-) -> i32 {
+fn watch(model: &ModelArgs, args: &ReportArgs, output: OutputArgs) -> i32 {
+    let OutputArgs {
+        out: out_arg,
+        backend: backend_arg,
+    } = output;
     let mut setup = match setup(model) {
         Ok(s) => s,
         Err(e) => return e.report_as(args.format),
