@@ -57,14 +57,22 @@ impl Scenario {
 
     fn scrub(&self, text: &str) -> String {
         let dir = self.dir.to_string_lossy();
-        let mut out = text.replace(dir.as_ref(), "$DIR");
+        let text = text.replace(dir.as_ref(), "$DIR");
         // Watch prints how long a run took; that is not a stable fact.
-        while let Some(at) = out.find(" ms\n") {
-            let start = out[..at].rfind(" in ").unwrap_or(at);
-            out.replace_range(start..at + 3, " in N ms");
-            if !out[at..].contains(" ms\n") {
-                break;
+        let mut out = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            let (body, end) = match line.strip_suffix('\n') {
+                Some(body) => (body, "\n"),
+                None => (line, ""),
+            };
+            match body.strip_suffix(" ms").and_then(|b| b.rfind(" in ").map(|at| &b[..at])) {
+                Some(head) => {
+                    out.push_str(head);
+                    out.push_str(" in N ms");
+                }
+                None => out.push_str(body),
             }
+            out.push_str(end);
         }
         out
     }
