@@ -17,6 +17,8 @@ RUNS="${RUNS:-10}"
 WORK="$ROOT/target/bench-models"
 STORM="$ROOT/target/release/storm"
 BACKEND="${BACKEND:-eventbridge}"
+# The stamps storm keeps between runs (src/stamp.rs) stay with the benchmark.
+export STORM_CACHE_DIR="$WORK/stamps"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -75,13 +77,62 @@ gen() { # $1 = size, $2 = out dir
 }
 gen_m=$(mean gen-M --warmup 1 --prepare "rm -rf $WORK/out-M" "$(gen M "$WORK/out-M")")
 gen_l=$(mean gen-L --warmup 1 --prepare "rm -rf $WORK/out-L" "$(gen L "$WORK/out-L")")
-# No-op: the tree from the last run is current, so nothing is written.
+# No-op: the tree from the last run is current, so nothing is written. One run
+# more first, so that the stamp is older than the files by storm's racy margin.
+$(gen L "$WORK/out-L") >/dev/null 2>&1
+sleep 1.1
 $(gen L "$WORK/out-L") >/dev/null 2>&1
 noop_l=$(mean noop-L --warmup 1 "$(gen L "$WORK/out-L")")
+# The same without a stamp (a fresh clone, a CI machine): contents are compared.
+noop_cold_l=$(mean noop-cold-L --warmup 1 --prepare "rm -rf $WORK/stamps-cold" \
+    "env STORM_CACHE_DIR=$WORK/stamps-cold $(gen L "$WORK/out-L")")
 # The same tree copied with cp -r: what pure I/O of the output costs.
 cp_l=$(mean cp-L --warmup 1 --prepare "rm -rf $WORK/copy-L" "cp -r $WORK/out-L $WORK/copy-L")
 files_l=$(find "$WORK/out-L" -type f | wc -l)
 bytes_l=$(du -sb "$WORK/out-L" | cut -f1)
+
+# Watch: a one-line edit of L (a hotspot added to its first context), from the
+# save to the summary line of the regeneration, end to end (debounce included).
+watch_l=$(python3 - "$STORM" "$WORK" "$BACKEND" <<'PY'
+import os, subprocess, sys, time
+storm, work, backend = sys.argv[1:]
+d = os.path.join(work, "watch-L")
+subprocess.run(["rm", "-rf", d], check=True)
+os.makedirs(d)
+model = open(os.path.join(work, "L.storm")).read()
+open(os.path.join(d, "L.storm"), "w").write(model)
+open(os.path.join(d, "storm.yaml"), "w").write(
+    f"version: 1\nmodel: [L.storm]\nbackend: {backend}\nout: out\nlints: {{ hotspot: allow }}\n")
+log = open(os.path.join(d, "watch.log"), "w+")
+p = subprocess.Popen([storm, "watch"], cwd=d, stdout=subprocess.DEVNULL, stderr=log)
+def runs():
+    return open(log.name).read().count("generated into")
+def wait(n, limit=300):
+    end = time.time() + limit
+    while runs() < n:
+        if time.time() > end or p.poll() is not None:
+            p.kill()
+            sys.exit("watch did not regenerate: " + open(log.name).read()[-2000:])
+        time.sleep(0.005)
+times = []
+try:
+    wait(1)
+    for i in range(5):
+        time.sleep(1.2)
+        at = model.index("\ncontext ")
+        at = model.index("{", at) + 1
+        edited = model[:at] + f'\n  hotspot "benchmark edit {i}"' + model[at:]
+        start = time.time()
+        open(os.path.join(d, "L.storm"), "w").write(edited)
+        wait(2 + i)
+        times.append(time.time() - start)
+finally:
+    p.kill()
+times.sort()
+print(f"{times[len(times) // 2]:.3f}")
+PY
+)
+rm -rf "$WORK/watch-L"
 
 rm -rf "$WORK/out-mem"
 mem_check=$(peak_mib "$STORM" check "$WORK/L.storm" --quiet)
@@ -113,6 +164,8 @@ row "--------------------------------------------" "--------------------" "-----
 row "storm check L" "$(wall_cpu "$check_l" check-L)" "<= 500 ms" "$(verdict 'x <= 0.5' "$check_l")"
 row "storm generate L (fresh output dir)" "$(wall_cpu "$gen_l" gen-L)" "<= 3000 ms" "$(verdict 'x <= 3' "$gen_l")"
 row "storm generate L, no-op (second run)" "$(wall_cpu "$noop_l" noop-L)" "<= 1000 ms" "$(verdict 'x <= 1' "$noop_l")"
+row "  the same without a stamp (fresh clone)" "$(wall_cpu "$noop_cold_l" noop-cold-L)" "(info)" ""
+row "watch L: one-line edit to regenerated (median)" "$(ms "$watch_l")" "<= 1000 ms" "$(verdict 'x <= 1' "$watch_l")"
 row "peak memory, check L" "${mem_check} MiB" "<= 500 MiB" "$(verdict 'x <= 500' "$mem_check")"
 row "peak memory, generate L" "${mem_gen} MiB" "<= 500 MiB" "$(verdict 'x <= 500' "$mem_gen")"
 row "generate L / cp -r of its output ($(ms "$cp_l"))" "${r_cp}x" "<= 3x" "$(verdict 'x <= 3' "$r_cp")"

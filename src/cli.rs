@@ -726,6 +726,23 @@ fn run_generate(
             docs: c.targets.docs,
         },
     };
+    // Nothing changed since the last run: the disk is as it left it.
+    let key = crate::stamp::Key::new(&analysis.sources, &wire, targets);
+    if let Some(fresh) = crate::stamp::fresh(out, &key) {
+        if mode.check {
+            return (OK, None);
+        }
+        let summary = crate::writer::Summary {
+            written: 0,
+            unchanged: fresh.owned,
+            removed: 0,
+            kept: fresh.hand_written,
+        };
+        if !args.quiet {
+            print_summary(out, &summary, started);
+        }
+        return (OK, Some(summary));
+    }
     let files = crate::generate::files(&analysis.model, &wire, targets);
     let plan = match crate::writer::plan(out, &files, mode.force) {
         Ok(plan) => plan,
@@ -734,6 +751,7 @@ fn run_generate(
     if mode.check {
         return (drift(&plan, args.quiet), None);
     }
+    crate::stamp::forget(out);
     let summary = match plan.apply() {
         Ok(summary) => summary,
         Err(e) => {
@@ -759,22 +777,11 @@ fn run_generate(
             ),
         }
     }
+    if conflicts.is_empty() {
+        crate::stamp::record(out, &key, &files);
+    }
     if !args.quiet {
-        let kept = if summary.kept > 0 {
-            format!(", {} hand-written kept", summary.kept)
-        } else {
-            String::new()
-        };
-        let took = started
-            .map(|t| format!(" in {} ms", t.elapsed().as_millis()))
-            .unwrap_or_default();
-        eprintln!(
-            "generated into `{}`: {} written, {} unchanged, {} removed{kept}{took}",
-            out.display(),
-            summary.written,
-            summary.unchanged,
-            summary.removed
-        );
+        print_summary(out, &summary, started);
     }
     let code = if conflicts
         .iter()
@@ -787,6 +794,29 @@ fn run_generate(
         FAILED
     };
     (code, Some(summary))
+}
+
+/// The line that ends a run that wrote: what it did, and how long it took.
+fn print_summary(
+    out: &Path,
+    summary: &crate::writer::Summary,
+    started: Option<std::time::Instant>,
+) {
+    let kept = if summary.kept > 0 {
+        format!(", {} hand-written kept", summary.kept)
+    } else {
+        String::new()
+    };
+    let took = started
+        .map(|t| format!(" in {} ms", t.elapsed().as_millis()))
+        .unwrap_or_default();
+    eprintln!(
+        "generated into `{}`: {} written, {} unchanged, {} removed{kept}{took}",
+        out.display(),
+        summary.written,
+        summary.unchanged,
+        summary.removed
+    );
 }
 
 /// Prints a unified diff for every file that drifted; exit 1 if any did.

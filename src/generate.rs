@@ -45,25 +45,37 @@ impl Targets {
 pub type Rendered = Vec<(PathBuf, String, Owner)>;
 
 /// Every generated file, by path relative to the output directory. Files storm
-/// owns carry their marker.
+/// owns carry their marker. The Rust target (the largest, itself spread over the
+/// cores) renders beside the others.
 pub fn files(model: &Model, wire: &Wire, targets: Targets) -> BTreeMap<PathBuf, Output> {
-    let mut rendered: Rendered = Vec::new();
-    if targets.rust {
-        rendered.extend(crate::rust_target::render(model, wire));
-    }
-    if targets.schemas {
-        rendered.extend(crate::schemas::render(model, wire));
-    }
-    if targets.routing {
-        rendered.extend(crate::routing::render(model, wire));
-    }
-    if targets.docs {
-        rendered.push((
-            PathBuf::from("docs/model.md"),
-            crate::docs::render(model, wire),
-            Owner::Storm,
-        ));
-    }
+    std::thread::scope(|scope| {
+        let rust = targets
+            .rust
+            .then(|| scope.spawn(|| marked(crate::rust_target::render(model, wire))));
+        let mut files: BTreeMap<PathBuf, Output> = BTreeMap::new();
+        if targets.schemas {
+            files.extend(marked(crate::schemas::render(model, wire)));
+        }
+        if targets.routing {
+            files.extend(marked(crate::routing::render(model, wire)));
+        }
+        if targets.docs {
+            files.extend(marked(vec![(
+                PathBuf::from("docs/model.md"),
+                crate::docs::render(model, wire),
+                Owner::Storm,
+            )]));
+        }
+        if let Some(rust) = rust {
+            let rust = rust.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            files.extend(rust);
+        }
+        files
+    })
+}
+
+/// A target's files as written: those storm owns with their marker.
+fn marked(rendered: Rendered) -> Vec<(PathBuf, Output)> {
     rendered
         .into_iter()
         .map(|(path, body, owner)| {

@@ -29,6 +29,7 @@ pub mod routing;
 pub mod rust_target;
 pub mod schemas;
 pub mod source;
+pub mod stamp;
 pub mod syntax;
 pub mod watch;
 pub mod wire;

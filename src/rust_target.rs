@@ -12,7 +12,7 @@ mod idents;
 mod plan;
 
 use crate::generate::{Owner, Rendered};
-use crate::model::Model;
+use crate::model::{ContextId, Model};
 use crate::wire::Wire;
 use std::path::PathBuf;
 
@@ -85,19 +85,90 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// Every file of `rust/`, paths relative to the output directory.
+///
+/// Each plan part is turned into template values once and shared by every file
+/// that shows it (tera's values share arrays and maps); contexts render on
+/// every core, and their files are put back in plan order.
 pub fn render(model: &Model, wire: &Wire) -> Rendered {
-    let plan = plan::plan(model, wire);
     let mut tera = tera::Tera::new();
     tera.autoescape_on(Vec::<&str>::new());
     for (name, body) in TEMPLATES {
         tera.add_raw_template(name, body)
             .unwrap_or_else(|e| panic!("the rust template `{name}` parses: {e:?}"));
     }
-    let render = |name: &str, value: &dyn erased::Value| -> String {
-        let context =
-            tera::Context::from_serialize(&value.json()).expect("the rust plan serializes");
-        let text = tera
-            .render(name, &context)
+    let renderer = Renderer { tera: &tera };
+    let root = PathBuf::from("rust");
+    let contracts = root.join("crates/contracts");
+    let envelope = plan::envelope_module(model);
+    let ids: Vec<ContextId> = model.context_ids().collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = ids.len().div_ceil(threads).max(1);
+    // Each worker plans, renders and drops its contexts, keeping what the
+    // workspace-wide files need.
+    let pieces: Vec<(Rendered, Vec<plan::Summary>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = ids
+            .chunks(chunk)
+            .map(|ids| {
+                let (renderer, root, contracts) = (&renderer, &root, &contracts);
+                scope.spawn(move || {
+                    let mut out = Rendered::new();
+                    let mut summaries = Vec::with_capacity(ids.len());
+                    for &id in ids {
+                        let mut context = plan::context_plan(model, wire, envelope, id);
+                        renderer.context(&context, root, contracts, &mut out);
+                        summaries.push(plan::Summary::of(&mut context));
+                    }
+                    (out, summaries)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut files = Vec::with_capacity(pieces.len());
+    let mut summaries = Vec::with_capacity(ids.len());
+    for (rendered, summary) in pieces {
+        files.push(rendered);
+        summaries.extend(summary);
+    }
+    let plan = plan::plan(wire, envelope, summaries);
+    let whole = values(&plan);
+    let mut out: Rendered = vec![
+        renderer.storm(root.join("Cargo.toml"), "workspace.toml", &whole),
+        renderer.storm(root.join(".gitignore"), "gitignore", &whole),
+        renderer.storm(contracts.join("Cargo.toml"), "contracts.toml", &whole),
+        renderer.storm(contracts.join("src/lib.rs"), "contracts_lib.rs", &whole),
+        renderer.storm(
+            contracts.join(format!("src/{}.rs", plan.envelope)),
+            "envelope.rs",
+            &whole,
+        ),
+        renderer.storm(
+            contracts.join("tests/round_trip.rs"),
+            "contracts_test.rs",
+            &whole,
+        ),
+    ];
+    out.extend(files.into_iter().flatten());
+    out
+}
+
+/// A plan part as the values a template sees.
+fn values(part: &impl serde::Serialize) -> tera::Context {
+    tera::Context::from_serialize(part).expect("a rust plan part is a struct")
+}
+
+struct Renderer<'a> {
+    tera: &'a tera::Tera,
+}
+
+impl Renderer<'_> {
+    fn text(&self, name: &str, values: &tera::Context) -> String {
+        let text = self
+            .tera
+            .render(name, values)
             .unwrap_or_else(|e| panic!("the rust template `{name}` renders: {e:?}"));
         let text = tidy(&text);
         if name.ends_with(".rs") {
@@ -105,126 +176,92 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
         } else {
             text
         }
-    };
-    let root = PathBuf::from("rust");
-    let mut out: Rendered = vec![
-        (
-            root.join("Cargo.toml"),
-            render("workspace.toml", &plan),
-            Owner::Storm,
-        ),
-        (
-            root.join(".gitignore"),
-            render("gitignore", &plan),
-            Owner::Storm,
-        ),
-    ];
-    let contracts = root.join("crates/contracts");
-    out.push((
-        contracts.join("Cargo.toml"),
-        render("contracts.toml", &plan),
-        Owner::Storm,
-    ));
-    out.push((
-        contracts.join("src/lib.rs"),
-        render("contracts_lib.rs", &plan),
-        Owner::Storm,
-    ));
-    out.push((
-        contracts.join(format!("src/{}.rs", plan.envelope)),
-        render("envelope.rs", &plan),
-        Owner::Storm,
-    ));
-    out.push((
-        contracts.join("tests/round_trip.rs"),
-        render("contracts_test.rs", &plan),
-        Owner::Storm,
-    ));
-    for context in &plan.contexts {
+    }
+
+    fn storm(&self, path: PathBuf, name: &str, values: &tera::Context) -> (PathBuf, String, Owner) {
+        (path, self.text(name, values), Owner::Storm)
+    }
+
+    fn user(&self, path: PathBuf, name: &str, values: &tera::Context) -> (PathBuf, String, Owner) {
+        (path, self.text(name, values), Owner::User)
+    }
+
+    /// The files of one context: its module of the contracts crate and its service.
+    fn context(
+        &self,
+        context: &plan::ContextPlan,
+        root: &std::path::Path,
+        contracts: &std::path::Path,
+        out: &mut Rendered,
+    ) {
+        let values = values(context);
         let module = idents::unraw(&context.module);
-        out.push((
+        out.push(self.storm(
             contracts.join(format!("src/{module}.rs")),
-            render("context.rs", context),
-            Owner::Storm,
+            "context.rs",
+            &values,
         ));
         let service = root.join("crates").join(&context.package);
-        out.push((
-            service.join("Cargo.toml"),
-            render("service.toml", context),
-            Owner::Storm,
-        ));
-        out.push((
-            service.join("src/lib.rs"),
-            render("service_lib.rs", context),
-            Owner::Storm,
-        ));
+        out.push(self.storm(service.join("Cargo.toml"), "service.toml", &values));
+        out.push(self.storm(service.join("src/lib.rs"), "service_lib.rs", &values));
         for aggregate in &context.aggregates {
             let file = &aggregate.file;
-            let both = serde_json::json!({ "context": context, "aggregate": aggregate });
-            out.push((
+            let mut both = tera::Context::new();
+            both.insert(
+                "context",
+                &AggregateContext {
+                    name: &context.name,
+                },
+            );
+            both.insert("aggregate", aggregate);
+            out.push(self.storm(
                 service.join("src/aggregates").join(file),
-                render("aggregate.rs", &both),
-                Owner::Storm,
+                "aggregate.rs",
+                &both,
             ));
-            out.push((
+            out.push(self.user(
                 service.join("src/behaviour").join(file),
-                render("behaviour_aggregate.rs", &both),
-                Owner::User,
+                "behaviour_aggregate.rs",
+                &both,
             ));
         }
         if !context.policies.is_empty() {
-            out.push((
-                service.join("src/policies.rs"),
-                render("policies.rs", context),
-                Owner::Storm,
-            ));
+            out.push(self.storm(service.join("src/policies.rs"), "policies.rs", &values));
         }
         if !context.read_models.is_empty() {
-            out.push((
+            out.push(self.storm(
                 service.join("src/projections.rs"),
-                render("projections.rs", context),
-                Owner::Storm,
+                "projections.rs",
+                &values,
             ));
-            out.push((
+            out.push(self.storm(
                 service.join("src/read_models.rs"),
-                render("read_models.rs", context),
-                Owner::Storm,
+                "read_models.rs",
+                &values,
             ));
         }
         if !context.inbox.is_empty() {
-            out.push((
-                service.join("src/inbox.rs"),
-                render("inbox.rs", context),
-                Owner::Storm,
-            ));
+            out.push(self.storm(service.join("src/inbox.rs"), "inbox.rs", &values));
         }
         if context.has_handlers {
-            out.push((
+            out.push(self.user(
                 service.join(format!("src/behaviour/{}.rs", context.handlers_module)),
-                render("behaviour_handlers.rs", context),
-                Owner::User,
+                "behaviour_handlers.rs",
+                &values,
             ));
         }
-        out.push((
+        out.push(self.storm(
             service.join("tests/generated.rs"),
-            render("service_test.rs", context),
-            Owner::Storm,
+            "service_test.rs",
+            &values,
         ));
     }
-    out
 }
 
-mod erased {
-    /// A plan part the templates can see.
-    pub trait Value {
-        fn json(&self) -> serde_json::Value;
-    }
-
-    impl<T: serde::Serialize> Value for T {
-        fn json(&self) -> serde_json::Value {
-            serde_json::to_value(self).expect("the rust plan serializes")
-        }
-    }
+/// What an aggregate's files see of their context.
+#[derive(serde::Serialize)]
+struct AggregateContext<'a> {
+    name: &'a str,
 }
 
 /// Layout the templates leave to Rust: no trailing spaces, no runs of blank lines,

@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 #[test]
 fn cli_cases() {
     for case in common::entries("tests/fixtures/cli") {
@@ -18,12 +16,7 @@ fn cli_cases() {
             .split_whitespace()
             .map(|a| a.replace("$OUT", &out_path))
             .collect();
-        let output = Command::new(env!("CARGO_BIN_EXE_storm"))
-            .args(&args)
-            .env("NO_COLOR", "1")
-            .env("COLUMNS", "100")
-            .output()
-            .expect("storm runs");
+        let output = common::storm().args(&args).output().expect("storm runs");
         let code = output.status.code().unwrap_or(-1);
         assert_ne!(
             code,

@@ -66,3 +66,15 @@ pub fn tool(env: &str, fallback: &str) -> Option<PathBuf> {
     eprintln!("\n*** SKIPPED: {fallback} not found (set {env}); install it or run .ci/run ***\n");
     None
 }
+
+/// The storm binary, with colour off, a fixed width, and the stamps of its runs
+/// (see `storm::stamp`) kept below cargo's scratch directory for tests instead
+/// of the user's cache.
+pub fn storm() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_storm"));
+    command.env("NO_COLOR", "1").env("COLUMNS", "100").env(
+        "STORM_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("stamps"),
+    );
+    command
+}

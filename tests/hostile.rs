@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 use storm::analysis::Analysis;
 use storm::render::{self, Style};
@@ -84,11 +84,9 @@ struct Run {
 
 /// `storm check PATH` with colour off and a fixed width; killed after [`HANG`].
 fn storm_check(path: &Path) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_storm"))
+    let mut child = common::storm()
         .arg("check")
         .arg(path)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

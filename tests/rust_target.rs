@@ -62,7 +62,7 @@ fn generated_trees() {
 
 /// Runs `storm generate MODEL --out OUT`; panics with its output when it fails.
 fn generate(model: &Path, out: &Path) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_storm"))
+    let output = common::storm()
         .arg("generate")
         .arg(model)
         .arg("--out")

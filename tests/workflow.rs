@@ -18,6 +18,8 @@
 //!   `stop`: a `storm watch` in the background
 //! - `kill-during MS ARGS...`: start storm, kill it after MS ms; `expect intact DIR`:
 //!   every file below DIR that storm owns has a valid checksum (old or new, never half)
+//! - `sleep MS`: let time pass (a run trusts its stamp only for files older than
+//!   a second, see `storm::stamp`)
 
 mod common;
 
@@ -42,11 +44,8 @@ struct Scenario {
 }
 
 fn storm(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_storm"));
-    command
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("COLUMNS", "100");
+    let mut command = common::storm();
+    command.current_dir(dir);
     command
 }
 
@@ -65,7 +64,10 @@ impl Scenario {
                 Some(body) => (body, "\n"),
                 None => (line, ""),
             };
-            match body.strip_suffix(" ms").and_then(|b| b.rfind(" in ").map(|at| &b[..at])) {
+            match body
+                .strip_suffix(" ms")
+                .and_then(|b| b.rfind(" in ").map(|at| &b[..at]))
+            {
                 Some(head) => {
                     out.push_str(head);
                     out.push_str(" in N ms");
@@ -230,6 +232,10 @@ impl Scenario {
                 std::thread::sleep(Duration::from_millis(ms));
                 let _ = child.kill();
                 let _ = child.wait();
+            }
+            "sleep" => {
+                let ms: u64 = args[0].parse().expect("sleep MS");
+                std::thread::sleep(Duration::from_millis(ms));
             }
             "expect" => self.expect(name, &args, rest),
             other => panic!("{name}: unknown step `{other}`"),

@@ -21,11 +21,66 @@ pub struct Plan {
     /// context takes that name).
     pub envelope: String,
     pub metadata: MetadataKeys,
-    pub contexts: Vec<ContextPlan>,
+    /// What the contracts crate's tests see of each context.
+    pub contexts: Vec<TestedContext>,
     /// Whether any context publishes an event (the contracts tests have work).
     pub any_events: bool,
     /// (module, doc lines) of every context, sorted by module as rustfmt orders them.
     pub modules: Vec<(String, Vec<String>)>,
+}
+
+/// A context as the contracts crate's tests see it: its module and the round
+/// trips of its events.
+#[derive(Serialize)]
+pub struct TestedContext {
+    pub module: String,
+    pub any_event_round_trips: bool,
+    pub events: Vec<TestedEvent>,
+}
+
+#[derive(Serialize)]
+pub struct TestedEvent {
+    pub ident: String,
+    pub version: u32,
+    pub test: String,
+    pub expected: String,
+    pub round_trips: bool,
+    pub type_assert: String,
+}
+
+/// What the workspace-wide files need of a context, taken from its plan once its
+/// own files are rendered.
+pub struct Summary {
+    package: String,
+    module: String,
+    doc: Vec<String>,
+    tested: TestedContext,
+}
+
+impl Summary {
+    pub fn of(context: &mut ContextPlan) -> Summary {
+        let events = std::mem::take(&mut context.events)
+            .into_iter()
+            .map(|e| TestedEvent {
+                ident: e.ident,
+                version: e.version,
+                test: e.test,
+                expected: e.expected,
+                round_trips: e.round_trips,
+                type_assert: e.type_assert,
+            })
+            .collect();
+        Summary {
+            package: context.package.clone(),
+            module: context.module.clone(),
+            doc: std::mem::take(&mut context.doc),
+            tested: TestedContext {
+                module: context.module.clone(),
+                any_event_round_trips: context.any_event_round_trips,
+                events,
+            },
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -314,38 +369,30 @@ pub struct IssuedPlan {
     pub module: String,
 }
 
-pub fn plan(model: &Model, wire: &Wire) -> Plan {
-    let contexts: Vec<ContextPlan> = model
+/// The contracts module with envelopes and metadata: `envelope`, unless a context
+/// takes that name.
+pub fn envelope_module(model: &Model) -> &'static str {
+    if model
         .context_ids()
-        .map(|c| context_plan(model, wire, c))
-        .collect();
-    let mut members = vec!["crates/contracts".to_string()];
-    members.extend(contexts.iter().map(|c| format!("crates/{}", c.package)));
-    members.sort();
-    let envelope = if contexts.iter().any(|c| c.module == "envelope") {
+        .any(|c| snake_ident(&model.context(c).name.name) == "envelope")
+    {
         "storm_envelope"
     } else {
         "envelope"
-    };
-    let contexts: Vec<ContextPlan> = contexts
-        .into_iter()
-        .map(|c| ContextPlan {
-            envelope: envelope.to_string(),
-            inbox: c
-                .inbox
-                .into_iter()
-                .map(|i| InboxEvent {
-                    arm: inbox_arm(&i.source, &i.wire, &i.variant, envelope),
-                    ..i
-                })
-                .collect(),
-            ..c
-        })
-        .collect();
-    let mut modules: Vec<(String, Vec<String>)> = contexts
-        .iter()
-        .map(|c: &ContextPlan| (c.module.clone(), c.doc.clone()))
-        .collect();
+    }
+}
+
+/// The workspace-wide plan, from the summaries of every context in model order.
+pub fn plan(wire: &Wire, envelope: &str, summaries: Vec<Summary>) -> Plan {
+    let mut members = vec!["crates/contracts".to_string()];
+    members.extend(summaries.iter().map(|c| format!("crates/{}", c.package)));
+    members.sort();
+    let mut modules: Vec<(String, Vec<String>)> = Vec::with_capacity(summaries.len() + 1);
+    let mut contexts = Vec::with_capacity(summaries.len());
+    for summary in summaries {
+        modules.push((summary.module, summary.doc));
+        contexts.push(summary.tested);
+    }
     modules.push((envelope.to_string(), Vec::new()));
     modules.sort_by(|a, b| unraw(&a.0).cmp(unraw(&b.0)));
     Plan {
@@ -658,7 +705,7 @@ fn dedup_events(refs: &[crate::model::Ref<EventId>]) -> Vec<EventId> {
     out
 }
 
-fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
+pub fn context_plan(model: &Model, wire: &Wire, envelope: &str, id: ContextId) -> ContextPlan {
     let context = model.context(id);
     let module = snake_ident(&context.name.name);
     let package = format!("{}-service", kebab(&context.name.name));
@@ -971,9 +1018,10 @@ fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
             let handlers: Vec<InboxHandler> = handlers;
             let labels: Vec<String> = handlers.iter().map(|h| format!("{:?}", h.label)).collect();
             let expected = list(8, "let expected = vec!", &labels, ";");
+            let source = wire.source(model, event.context);
+            let ty = wire.event_type(model, e).to_string();
             InboxEvent {
-                // Laid out once the envelope module is known (in `plan`).
-                arm: String::new(),
+                arm: inbox_arm(&source, &ty, &variant, envelope),
                 expected,
                 round_trips: default_serializes(model, &event.fields),
                 policies: handlers.iter().filter(|h| h.is_policy).count(),
@@ -984,8 +1032,8 @@ fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
                 ),
                 variant,
                 path: event_path(model, e),
-                source: wire.source(model, event.context),
-                wire: wire.event_type(model, e).to_string(),
+                source,
+                wire: ty,
                 name: model.event_path(e),
                 handlers,
             }
@@ -1061,7 +1109,7 @@ fn context_plan(model: &Model, wire: &Wire, id: ContextId) -> ContextPlan {
             }
         },
         source: wire.source(model, id),
-        envelope: String::new(),
+        envelope: envelope.to_string(),
         types,
         enums,
         events,

@@ -1,0 +1,179 @@
+//! What the last successful `generate` into a directory left there, so that a run
+//! with nothing to do costs a check of the model and a look at file metadata,
+//! not a rendering of every target.
+//!
+//! A stamp records a key (the storm binary, the model's text, and every setting
+//! that shapes the output) and, for every file the run left in place, its size
+//! and modification time. A later run with the same key trusts the disk only when
+//! every file still has exactly those: any edit, removal or replacement changes
+//! them and sends the run down the full path, which compares contents. Like git's
+//! index it guards against "racy" files: a file modified less than
+//! [`RACY_MARGIN`] before the stamp was written could have been edited again in
+//! the same clock tick, so it is never trusted and the full path runs (and writes
+//! a stamp that can be trusted).
+//!
+//! Stamps live in the user's cache directory (`$STORM_CACHE_DIR`, else
+//! `$XDG_CACHE_HOME/storm`, else `~/.cache/storm`), one per output directory,
+//! never below `out` (whose files the team commits). A stamp that cannot be read
+//! or written is no stamp: the full path runs.
+
+use crate::generate::{Output, Owner, Targets};
+use crate::source::Sources;
+use crate::wire::Wire;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Files changed this close before the stamp was written are not trusted.
+const RACY_MARGIN: Duration = Duration::from_secs(1);
+const HEADER: &str = "storm stamp 1";
+
+/// Everything the generated files depend on, as a digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key(String);
+
+impl Key {
+    pub fn new(sources: &Sources, wire: &Wire, targets: Targets) -> Key {
+        let mut hash = Sha256::new();
+        hash.update(env!("CARGO_PKG_VERSION"));
+        // The binary itself: a rebuilt storm may render differently.
+        if let Some((size, modified)) = std::env::current_exe().ok().and_then(|exe| metadata(&exe))
+        {
+            hash.update(format!("exe {size} {modified}\n"));
+        }
+        hash.update(format!("{wire:?}\n{targets:?}\n"));
+        for (_, file) in sources.iter() {
+            let path = file.path.to_string_lossy();
+            hash.update(format!("{} {}\n", path.len(), file.text.len()));
+            hash.update(path.as_bytes());
+            hash.update(&file.text);
+        }
+        let digest = hash.finalize();
+        Key(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+/// What a trusted stamp says the directory holds.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fresh {
+    /// Files storm owns, each as the model produces it.
+    pub owned: usize,
+    /// Hand-written files, present.
+    pub hand_written: usize,
+}
+
+/// Size and modification time (nanoseconds since the epoch) of a file.
+fn metadata(path: &Path) -> Option<(u64, u128)> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let modified = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some((meta.len(), modified.as_nanos()))
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("STORM_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("storm"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/storm"))
+}
+
+/// Where the stamp of `out` lives: named by a digest of its absolute path.
+fn stamp_path(out: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(out).ok()?;
+    let digest = Sha256::digest(absolute.to_string_lossy().as_bytes());
+    let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    Some(cache_dir()?.join(format!("{name}.stamp")))
+}
+
+/// Whether the last run into `out` had this key and left every file as it is now.
+pub fn fresh(out: &Path, key: &Key) -> Option<Fresh> {
+    let text = std::fs::read_to_string(stamp_path(out)?).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != HEADER {
+        return None;
+    }
+    let out_line = lines.next()?;
+    let absolute = std::path::absolute(out).ok()?;
+    if out_line != format!("out {}", absolute.to_string_lossy()) {
+        return None;
+    }
+    if lines.next()? != format!("key {}", key.0) {
+        return None;
+    }
+    let written: u128 = lines.next()?.strip_prefix("written ")?.parse().ok()?;
+    let trusted_before = written.checked_sub(RACY_MARGIN.as_nanos())?;
+    let mut fresh = Fresh {
+        owned: 0,
+        hand_written: 0,
+    };
+    for line in lines {
+        let mut parts = line.splitn(4, ' ');
+        let owner = parts.next()?;
+        let size: u64 = parts.next()?.parse().ok()?;
+        let modified: u128 = parts.next()?.parse().ok()?;
+        let path = out.join(parts.next()?);
+        match owner {
+            "storm" => {
+                if modified >= trusted_before || metadata(&path)? != (size, modified) {
+                    return None;
+                }
+                fresh.owned += 1;
+            }
+            // Hand-written files are the team's to change: they only need to exist.
+            "user" => {
+                metadata(&path)?;
+                fresh.hand_written += 1;
+            }
+            _ => return None,
+        }
+    }
+    Some(fresh)
+}
+
+/// Forgets the stamp of `out`: from now on the disk may differ from it.
+pub fn forget(out: &Path) {
+    if let Some(path) = stamp_path(out) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// Records that `out` holds exactly `files` (just written or found unchanged).
+pub fn record(out: &Path, key: &Key, files: &BTreeMap<PathBuf, Output>) {
+    let (Some(path), Ok(absolute)) = (stamp_path(out), std::path::absolute(out)) else {
+        return;
+    };
+    let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) else {
+        return;
+    };
+    let mut text = format!(
+        "{HEADER}\nout {}\nkey {}\nwritten {}\n",
+        absolute.to_string_lossy(),
+        key.0,
+        now.as_nanos()
+    );
+    for (relative, output) in files {
+        let Some(name) = relative.to_str().filter(|n| !n.contains('\n')) else {
+            return;
+        };
+        let Some((size, modified)) = metadata(&out.join(relative)) else {
+            return;
+        };
+        let owner = match output.owner {
+            Owner::Storm => "storm",
+            Owner::User => "user",
+        };
+        text.push_str(&format!("{owner} {size} {modified} {name}\n"));
+    }
+    let Some(dir) = path.parent() else {
+        return;
+    };
+    if std::fs::create_dir_all(dir).is_ok() {
+        let _ = crate::writer::write_atomic(&path, &text);
+    }
+}
