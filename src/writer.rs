@@ -135,11 +135,12 @@ fn original_of_temp(path: &Path) -> PathBuf {
 }
 
 /// Every regular UTF-8 file below `out`, by path relative to it. Files that are
-/// not text, and symbolic links, are nobody's business but their owner's.
+/// not text, and symbolic links, are nobody's business but their owner's. The
+/// tree is walked first, then its files are read on every core.
 fn existing(out: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
-    let mut found = BTreeMap::new();
+    let mut paths = Vec::new();
     if !out.is_dir() {
-        return Ok(found);
+        return Ok(BTreeMap::new());
     }
     let mut stack = vec![out.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -152,15 +153,33 @@ fn existing(out: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
                 if entry.file_name() != "target" || dir != out.join("rust") {
                     stack.push(path);
                 }
-            } else if kind.is_file()
-                && let Ok(text) = std::fs::read_to_string(&path)
-            {
-                let relative = path.strip_prefix(out).unwrap_or(&path).to_path_buf();
-                found.insert(relative, text);
+            } else if kind.is_file() {
+                paths.push(path);
             }
         }
     }
-    Ok(found)
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let read = |paths: &[PathBuf]| -> Vec<(PathBuf, String)> {
+        paths
+            .iter()
+            .filter_map(|path| {
+                let text = std::fs::read_to_string(path).ok()?;
+                let relative = path.strip_prefix(out).unwrap_or(path).to_path_buf();
+                Some((relative, text))
+            })
+            .collect()
+    };
+    Ok(std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || read(part)))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    }))
 }
 
 impl Plan {
