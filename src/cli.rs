@@ -716,13 +716,14 @@ fn run_generate(
     let wire = Wire {
         namespace: namespace(setup),
         backend,
+        routing: config.map_or_else(Default::default, |c| c.targets.routing.options()),
     };
     let targets = match config {
         None => crate::generate::Targets::ALL,
         Some(c) => crate::generate::Targets {
             rust: c.targets.rust.enabled(),
             schemas: c.targets.schemas,
-            routing: c.targets.routing,
+            routing: c.targets.routing.enabled(),
             docs: c.targets.docs,
         },
     };

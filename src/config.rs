@@ -19,7 +19,7 @@ const KEYS: &[&str] = &[
     "targets",
     "lints",
 ];
-const TARGET_KEYS: &[&str] = &["rust", "schemas", "routing", "docs"];
+const TARGET_KEYS: &[&str] = &["rust", "schemas", "routing", "docs", "kms_key"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,8 +63,8 @@ pub struct Targets {
     pub rust: RustTarget,
     #[serde(default = "on")]
     pub schemas: bool,
-    #[serde(default = "on")]
-    pub routing: bool,
+    #[serde(default = "routing_on")]
+    pub routing: RoutingTarget,
     #[serde(default = "on")]
     pub docs: bool,
 }
@@ -74,7 +74,7 @@ impl Default for Targets {
         Targets {
             rust: rust_on(),
             schemas: true,
-            routing: true,
+            routing: routing_on(),
             docs: true,
         }
     }
@@ -113,6 +113,41 @@ pub enum Runtime {
 impl RustTarget {
     pub fn enabled(&self) -> bool {
         !matches!(self, RustTarget::Enabled(false))
+    }
+}
+
+fn routing_on() -> RoutingTarget {
+    RoutingTarget::Enabled(true)
+}
+
+/// `routing: true | false | { kms_key: <KMS key or alias ARN> }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RoutingTarget {
+    Enabled(bool),
+    Options(RoutingOptions),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingOptions {
+    /// The customer-managed KMS key that encrypts every table, queue, topic and
+    /// the bus; AWS-managed keys when absent.
+    pub kms_key: Option<String>,
+}
+
+impl RoutingTarget {
+    pub fn enabled(&self) -> bool {
+        !matches!(self, RoutingTarget::Enabled(false))
+    }
+
+    pub fn options(&self) -> crate::routing::Options {
+        match self {
+            RoutingTarget::Options(o) => crate::routing::Options {
+                kms_key: o.kms_key.clone(),
+            },
+            RoutingTarget::Enabled(_) => crate::routing::Options::default(),
+        }
     }
 }
 
@@ -232,6 +267,8 @@ fn yaml_error(file: FileId, text: &str, e: &serde_yaml::Error) -> Diagnostic {
         "start the file with `version: 1`".to_string()
     } else if message.contains("Backend") || message.contains("eventbridge") {
         "`backend` is one of `eventbridge`, `sns-sqs` and `kafka`".to_string()
+    } else if message.contains("RoutingTarget") {
+        "`routing` is `true`, `false` or `{ kms_key: <KMS key ARN> }`, e.g. `{ kms_key: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab }`".to_string()
     } else if message.contains("RustTarget") || message.contains("Runtime") {
         "`rust` is `true`, `false` or `{ runtime: cqrs-es }` (the one runtime storm generates for)"
             .to_string()
@@ -372,6 +409,19 @@ fn validate(
             .help("a namespace is dot-separated lower-case words, e.g. `com.example.shop`"),
         );
     }
+    if let RoutingTarget::Options(RoutingOptions { kms_key: Some(key) }) = &config.targets.routing
+        && let Err(why) = valid_kms_key(key)
+    {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::Config,
+                locate(file, text, "kms_key", key),
+                format!("`kms_key` `{key}` {why}"),
+            )
+            .label("not a customer-managed KMS key")
+            .help("give the ARN of a symmetric KMS key you manage, `arn:aws:kms:<region>:<account>:key/<key id>`, or of its alias, `arn:aws:kms:<region>:<account>:alias/<name>`"),
+        );
+    }
     for code in config.lints.keys() {
         let span = locate(file, text, "lints", code);
         match Code::from_name(code) {
@@ -422,6 +472,59 @@ fn inside(path: &Path) -> Result<(), &'static str> {
         }
     }
     Ok(())
+}
+
+/// A customer-managed KMS key by ARN: `arn:<partition>:kms:<region>:<account>:key/<id>`
+/// or `...:alias/<name>`. Every resource of the templates and every IAM policy
+/// accept both (the policies need the key ARN to grant anything on the key).
+pub fn valid_kms_key(arn: &str) -> Result<(), &'static str> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [scheme, partition, service, region, account, resource] = parts[..] else {
+        return Err("is not an ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`)");
+    };
+    let lower = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if scheme != "arn" || !partition.starts_with("aws") || !lower(partition) {
+        return Err("is not an ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`)");
+    }
+    if service != "kms" {
+        return Err("is not a KMS ARN (its service must be `kms`)");
+    }
+    if !lower(region) || region.starts_with('-') || region.ends_with('-') {
+        return Err("has no valid region (such as `eu-west-1`)");
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("has no valid account id (12 digits)");
+    }
+    if let Some(id) = resource.strip_prefix("key/") {
+        if id.is_empty()
+            || id.len() > 128
+            || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err("has no valid key id after `key/`");
+        }
+        return Ok(());
+    }
+    if let Some(name) = resource.strip_prefix("alias/") {
+        if name.starts_with("aws/") {
+            return Err(
+                "names an AWS-managed key, which cannot be shared with EventBridge and SNS; leave `kms_key` out for AWS-managed keys",
+            );
+        }
+        if name.is_empty()
+            || name.len() > 250
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))
+        {
+            return Err("has no valid alias name after `alias/`");
+        }
+        return Ok(());
+    }
+    Err("names neither a key (`key/<id>`) nor an alias (`alias/<name>`)")
 }
 
 /// An event source prefix: EventBridge and CloudEvents accept it, AWS does not reserve it.

@@ -311,10 +311,7 @@ mod tests {
     use crate::wire::Backend;
 
     fn docs(backend: Backend) -> String {
-        let wire = Wire {
-            namespace: "com.example.shop".to_string(),
-            backend,
-        };
+        let wire = Wire::new("com.example.shop".to_string(), backend);
         render(&fixture::online_store(), &wire)
     }
 

@@ -6,6 +6,10 @@
 //! here: CloudFormation and Kubernetes manifests are data, every value in them is
 //! derived from the model, and a template would only restate the tree. Maps are
 //! sorted (serde_json without `preserve_order`), so the bytes are deterministic.
+//!
+//! The AWS templates are safe by default (README, "Safe by default"): retained,
+//! protected and recoverable event stores, encryption at rest everywhere, queue
+//! policies limited to their real senders, alarms on every dead-letter queue.
 
 mod cloudformation;
 mod kafka;
@@ -16,16 +20,25 @@ use crate::wire::{Backend, Wire};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+/// What `targets: { routing: { ... } }` in storm.yaml sets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// A customer-managed KMS key (key or alias ARN) that encrypts every table,
+    /// queue, topic and the bus; AWS-managed keys when `None`.
+    pub kms_key: Option<String>,
+}
+
 pub fn render(model: &Model, wire: &Wire) -> Rendered {
+    let options = &wire.routing;
     let routes = Routes::of(model);
     let files: Vec<(String, String)> = match wire.backend {
         Backend::Eventbridge => vec![(
             "routing/eventbridge/template.yaml".to_string(),
-            cloudformation::eventbridge(model, wire, &routes),
+            cloudformation::eventbridge(model, wire, &routes, options),
         )],
         Backend::SnsSqs => vec![(
             "routing/sns-sqs/template.yaml".to_string(),
-            cloudformation::sns_sqs(model, wire, &routes),
+            cloudformation::sns_sqs(model, wire, &routes, options),
         )],
         Backend::Kafka => kafka::render(model, wire, &routes),
     };

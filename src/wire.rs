@@ -29,6 +29,20 @@ impl Backend {
 pub struct Wire {
     pub namespace: String,
     pub backend: Backend,
+    /// How the routing target builds the backend's resources (storm.yaml
+    /// `targets: { routing: { ... } }`).
+    pub routing: crate::routing::Options,
+}
+
+impl Wire {
+    /// A model's naming on a backend, with the routing target's defaults.
+    pub fn new(namespace: String, backend: Backend) -> Wire {
+        Wire {
+            namespace,
+            backend,
+            routing: crate::routing::Options::default(),
+        }
+    }
 }
 
 impl Wire {

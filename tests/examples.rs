@@ -32,10 +32,7 @@ fn examples_check_clean_and_generate_deterministically() {
     for example in examples {
         let analysis = analysis(&example);
         for backend in [Backend::Eventbridge, Backend::SnsSqs, Backend::Kafka] {
-            let wire = Wire {
-                namespace: common::stem(&example),
-                backend,
-            };
+            let wire = Wire::new(common::stem(&example), backend);
             let first =
                 storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL);
             let again =
@@ -58,10 +55,7 @@ fn examples_check_clean_and_generate_deterministically() {
 #[test]
 fn online_store_docs() {
     let analysis = analysis(Path::new("examples/online-store.storm"));
-    let wire = Wire {
-        namespace: "com.example.shop".to_string(),
-        backend: Backend::Eventbridge,
-    };
+    let wire = Wire::new("com.example.shop".to_string(), Backend::Eventbridge);
     insta::with_settings!({ snapshot_path => "snapshots/examples", prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("online-store-docs", storm::docs::render(&analysis.model, &wire));
     });
@@ -121,10 +115,7 @@ fn mermaid_cli_accepts_every_diagram() {
     let dir = tempfile::tempdir().expect("temp dir");
     for example in examples() {
         let model = analysis(&example).model;
-        let wire = Wire {
-            namespace: "test".to_string(),
-            backend: Backend::Eventbridge,
-        };
+        let wire = Wire::new("test".to_string(), Backend::Eventbridge);
         // docs/model.md holds the flow of each context, the state diagrams and the
         // context map; mmdc renders every ```mermaid block and fails on any error.
         let md = dir.path().join(format!("{}.md", common::stem(&example)));

@@ -81,10 +81,7 @@ fn meaning(files: &[(PathBuf, String)]) -> Vec<String> {
         if analysis.diagnostics.has_errors() {
             continue;
         }
-        let wire = Wire {
-            namespace: "com.example".to_string(),
-            backend,
-        };
+        let wire = Wire::new("com.example".to_string(), backend);
         // A bug of a target is not formatting's concern, but it must be the same
         // bug before and after: a panic is part of what the model produces.
         let generated = std::panic::catch_unwind(|| {

@@ -2,8 +2,12 @@
 //! check fixture and the models in `fixtures/routing/` are generated for all three
 //! backends, then `tools/routing/check_routing.py` (cfn-lint, LocalStack's event
 //! pattern and filter policy engines, moto) checks the output against the model's
-//! subscriptions, which this file writes down independently of the generator.
-//! One small model's output is an insta snapshot per backend.
+//! subscriptions, which this file writes down independently of the generator,
+//! and checkov (`STORM_CHECKOV`) scans every CloudFormation template. Two models
+//! are also generated with a customer-managed KMS key (`targets: { routing: {
+//! kms_key } }`), once by key ARN and once by alias ARN.
+//! One small model's output is an insta snapshot per backend, with and without
+//! the key.
 
 mod common;
 
@@ -12,6 +16,7 @@ use std::path::{Path, PathBuf};
 use storm::generate::{self, Targets};
 use storm::model::{EventOwner, Model};
 use storm::names::kebab;
+use storm::routing::Options;
 use storm::wire::{Backend, Wire};
 
 const BACKENDS: [Backend; 3] = [Backend::Eventbridge, Backend::SnsSqs, Backend::Kafka];
@@ -21,6 +26,20 @@ const ROUTING_ONLY: Targets = Targets {
     routing: true,
     docs: false,
 };
+
+/// The customer-managed keys the KMS cases use: (case suffix, model, key).
+const KMS_CASES: [(&str, &str, &str); 2] = [
+    (
+        "kms-key",
+        "tests/fixtures/routing/small-shop.storm",
+        "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    ),
+    (
+        "kms-alias",
+        "tests/fixtures/routing/many-contexts.storm",
+        "arn:aws:kms:us-east-1:123456789012:alias/storm-events",
+    ),
+];
 
 /// Every model the routing must hold for.
 fn models() -> Vec<PathBuf> {
@@ -52,10 +71,7 @@ fn load(path: &Path, backend: Backend) -> (Model, Wire) {
         "{}: not clean: {errors:?}",
         path.display()
     );
-    let wire = Wire {
-        namespace: common::stem(path),
-        backend,
-    };
+    let wire = Wire::new(common::stem(path), backend);
     (analysis.model, wire)
 }
 
@@ -64,6 +80,15 @@ fn rendered(model: &Model, wire: &Wire) -> Vec<(String, String)> {
         .into_iter()
         .map(|(path, output)| (path.to_string_lossy().replace('\\', "/"), output.content))
         .collect()
+}
+
+/// The routing files as `storm generate` writes them with these options.
+fn rendered_with(model: &Model, wire: &Wire, options: &Options) -> Vec<(String, String)> {
+    let wire = Wire {
+        routing: options.clone(),
+        ..wire.clone()
+    };
+    rendered(model, &wire)
 }
 
 /// What the model says must happen on the wire, from the model alone.
@@ -129,14 +154,39 @@ fn routing_is_exact_in_the_real_tools() {
         None => temp.path().to_path_buf(),
     };
     let mut cases = Vec::new();
-    for path in models() {
-        let name = common::stem(&path);
+    let default = (None, Options::default());
+    let runs = models()
+        .into_iter()
+        .map(|path| (common::stem(&path), path, default.clone()))
+        .chain(KMS_CASES.iter().map(|(suffix, path, key)| {
+            let path = PathBuf::from(path);
+            let options = Options {
+                kms_key: Some(key.to_string()),
+            };
+            (
+                format!("{}--{suffix}", common::stem(&path)),
+                path,
+                (Some(*key), options),
+            )
+        }));
+    for (name, path, (kms_key, options)) in runs {
         let dir = work.join(&name);
         let mut expected = Value::Null;
         for backend in BACKENDS {
             let (model, wire) = load(&path, backend);
-            let files = rendered(&model, &wire);
-            assert_eq!(files, rendered(&model, &wire), "{name}: not deterministic");
+            let files = rendered_with(&model, &wire, &options);
+            if kms_key.is_none() {
+                assert_eq!(
+                    files,
+                    rendered(&model, &wire),
+                    "{name}: options change nothing"
+                );
+            }
+            assert_eq!(
+                files,
+                rendered_with(&model, &wire, &options),
+                "{name}: not deterministic"
+            );
             let prefix = format!("routing/{}/", backend.as_str());
             assert!(
                 !files.is_empty() && files.iter().all(|(p, _)| p.starts_with(&prefix)),
@@ -150,7 +200,7 @@ fn routing_is_exact_in_the_real_tools() {
             }
             expected = expectations(&model, &wire);
         }
-        cases.push(json!({ "name": name, "dir": dir, "expected": expected }));
+        cases.push(json!({ "name": name, "dir": dir, "expected": expected, "kms_key": kms_key }));
     }
     let manifest = work.join("manifest.json");
     std::fs::write(&manifest, json!({ "cases": cases }).to_string()).expect("manifest");
@@ -160,11 +210,20 @@ fn routing_is_exact_in_the_real_tools() {
     ) else {
         return;
     };
-    let output = std::process::Command::new(&python)
-        .env(
-            "STORM_JSONATA",
-            std::path::absolute(&jsonata).expect("absolute path"),
-        )
+    let mut harness = std::process::Command::new(&python);
+    harness.env(
+        "STORM_JSONATA",
+        std::path::absolute(&jsonata).expect("absolute path"),
+    );
+    // Without checkov (outside CI), the harness says it skipped the scan.
+    match common::tool("STORM_CHECKOV", ".ci/checkov/bin/checkov") {
+        Some(checkov) => harness.env(
+            "STORM_CHECKOV",
+            std::path::absolute(&checkov).expect("absolute path"),
+        ),
+        None => harness.env_remove("STORM_CHECKOV"),
+    };
+    let output = harness
         .arg("tests/tools/routing/check_routing.py")
         .arg(&manifest)
         .output()
@@ -185,10 +244,25 @@ fn routing_is_exact_in_the_real_tools() {
 #[test]
 fn routing_snapshots() {
     let path = Path::new("tests/fixtures/routing/small-shop.storm");
-    for backend in BACKENDS {
+    let (_, _, key) = KMS_CASES[0];
+    let with_key = Options {
+        kms_key: Some(key.to_string()),
+    };
+    let runs = BACKENDS
+        .into_iter()
+        .map(|b| (b, "", Options::default()))
+        .chain(
+            [Backend::Eventbridge, Backend::SnsSqs]
+                .into_iter()
+                .map(|b| (b, "kms-key--", with_key.clone())),
+        );
+    for (backend, prefix, options) in runs {
         let (model, wire) = load(path, backend);
-        for (relative, content) in rendered(&model, &wire) {
-            let name = relative.trim_start_matches("routing/").replace('/', "__");
+        for (relative, content) in rendered_with(&model, &wire, &options) {
+            let name = format!(
+                "{prefix}{}",
+                relative.trim_start_matches("routing/").replace('/', "__")
+            );
             insta::with_settings!({ snapshot_path => "snapshots/routing", prepend_module_to_snapshot => false }, {
                 insta::assert_snapshot!(name, content);
             });

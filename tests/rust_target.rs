@@ -42,10 +42,7 @@ fn generated_trees() {
             "{}: the fixture must pass `storm check`",
             input.display()
         );
-        let wire = Wire {
-            namespace: "com.example".to_string(),
-            backend: Backend::Eventbridge,
-        };
+        let wire = Wire::new("com.example".to_string(), Backend::Eventbridge);
         let files = storm::rust_target::render(&analysis.model, &wire);
         let mut tree = String::new();
         for (path, body, owner) in &files {

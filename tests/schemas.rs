@@ -63,10 +63,7 @@ fn analyze(path: &Path) -> Model {
 }
 
 fn wire(backend: Backend) -> Wire {
-    Wire {
-        namespace: "com.example".to_string(),
-        backend,
-    }
+    Wire::new("com.example".to_string(), backend)
 }
 
 /// Writes the target's files below `dir`.

@@ -3,17 +3,24 @@
 # routing tests drive: cfn-lint, LocalStack's rule engines (localstack-core, used
 # offline, no Docker) and moto (in-process AWS); and the JSONata engine (npm, into
 # .ci/jsonata, gitignored) that evaluates the pipes' envelope builders the way Step
-# Functions does. Exports STORM_PYTHON and STORM_JSONATA.
+# Functions does; and checkov, the CloudFormation scanner every routing template
+# must pass, in a venv of its own at .ci/checkov (gitignored): it pins boto3 to a
+# version localstack-core cannot share. Exports STORM_PYTHON, STORM_JSONATA and
+# STORM_CHECKOV.
 
 CFN_LINT_VERSION="1.58.0"
 LOCALSTACK_CORE_VERSION="2026.3.0"
 MOTO_VERSION="5.2.5"
+CHECKOV_VERSION="3.3.30"
 # Step Functions runs JSONata 2.0.x (the 2.1 operators are not available there).
 JSONATA_VERSION="2.0.6"
 PY_VENV="$CI_DIR/venv" # gitignored
 JSONATA_PREFIX="$CI_DIR/jsonata" # gitignored
 JSONATA_JS="$JSONATA_PREFIX/node_modules/jsonata/jsonata.js"
 PY_STAMP="$PY_VENV/.storm-pins"
+CHECKOV_VENV="$CI_DIR/checkov" # gitignored
+CHECKOV_STAMP="$CHECKOV_VENV/.storm-pins"
+CHECKOV_PINS="checkov==$CHECKOV_VERSION"
 PY_PINS="cfn-lint==$CFN_LINT_VERSION localstack-core[base-runtime]==$LOCALSTACK_CORE_VERSION moto[cloudformation,events,sqs,sns,dynamodb,iam]==$MOTO_VERSION"
 
 # ---------------------------------------------------------------------------
@@ -82,4 +89,34 @@ fi
 node -e 'require(process.argv[1])("$x + 1").evaluate({}, { x: 1 }).then((v) => { if (v !== 2) process.exit(1); console.log("jsonata: ok"); })' "$JSONATA_JS"
 export STORM_JSONATA="$JSONATA_JS"
 echo "STORM_JSONATA=$STORM_JSONATA"
+elapsed "$t0"
+
+# ---------------------------------------------------------------------------
+section "checkov $CHECKOV_VERSION into .ci/checkov"
+t0=$SECONDS
+if [ -x "$CHECKOV_VENV/bin/checkov" ] && [ -f "$CHECKOV_STAMP" ] && [ "$(cat "$CHECKOV_STAMP")" = "$CHECKOV_PINS" ]; then
+    echo "already installed"
+else
+    rm -rf "$CHECKOV_VENV"
+    python3 -m venv "$CHECKOV_VENV"
+    for attempt in 1 2 3; do
+        if "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "$CHECKOV_PINS"; then
+            break
+        fi
+        if [ "$attempt" -eq 3 ]; then
+            echo "pip install checkov failed" >&2
+            exit 1
+        fi
+        echo "pip install failed (attempt $attempt), retrying..." >&2
+        sleep 5
+    done
+    printf '%s' "$CHECKOV_PINS" >"$CHECKOV_STAMP"
+fi
+"$CHECKOV_VENV/bin/python" - <<'PY'
+import importlib.metadata as m
+print("checkov", m.version("checkov"))
+from checkov.cloudformation.runner import Runner  # noqa: F401
+PY
+export STORM_CHECKOV="$CHECKOV_VENV/bin/checkov"
+echo "STORM_CHECKOV=$STORM_CHECKOV"
 elapsed "$t0"

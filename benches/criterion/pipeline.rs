@@ -62,10 +62,7 @@ fn pipeline(c: &mut Criterion) {
         let ast = vec![storm::syntax::parse(FileId(0), &text, &mut diags)];
         let model = storm::resolve::resolve(&ast, &mut diags);
         assert!(!diags.has_errors(), "model {size} has errors");
-        let wire = Wire {
-            namespace: "bench".to_string(),
-            backend: Backend::Eventbridge,
-        };
+        let wire = Wire::new("bench".to_string(), Backend::Eventbridge);
 
         let mut group = c.benchmark_group(format!("model-{size}"));
         group.sample_size(10);

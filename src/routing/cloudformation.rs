@@ -4,7 +4,7 @@
 //! event store tables (the key layout of cqrs-es's `dynamo-es`) and the pipes that
 //! carry what the service appends to its store onto the broker.
 
-use super::{Routes, publishers, stores, yaml};
+use super::{Options, Routes, publishers, stores, yaml};
 use crate::model::{ContextId, EventId, Model};
 use crate::wire::{Wire, metadata};
 use serde_json::{Map, Value, json};
@@ -18,6 +18,103 @@ const CONTEXT_TAG: &str = "storm:context";
 const MAX_RECEIVE_COUNT: u32 = 5;
 /// Fourteen days, the longest SQS keeps a message.
 const DLQ_RETENTION_SECONDS: u32 = 1_209_600;
+/// How often a dead-letter queue's alarm looks at it, in seconds.
+const ALARM_PERIOD_SECONDS: u32 = 300;
+
+/// How data at rest is encrypted: with AWS-managed keys (the default), or with
+/// the customer-managed KMS key of `targets: { routing: { kms_key: ... } }`.
+#[derive(Clone, Copy)]
+enum Encryption<'a> {
+    AwsManaged,
+    Customer(&'a str),
+}
+
+/// Why a checkov check demanding a customer-managed key is skipped by default.
+const AWS_MANAGED: &str = "encrypted at rest with an AWS-managed key, storm's default; set `targets: { routing: { kms_key: <key ARN> } }` in storm.yaml to use a customer-managed key";
+
+impl<'a> Encryption<'a> {
+    fn of(options: &'a Options) -> Encryption<'a> {
+        match &options.kms_key {
+            Some(key) => Encryption::Customer(key),
+            None => Encryption::AwsManaged,
+        }
+    }
+
+    /// The queue properties that encrypt it, and the checks that do not fit.
+    /// SQS-managed SSE by default: the AWS-managed key `alias/aws/sqs` cannot be
+    /// used here, as its key policy cannot let EventBridge or SNS deliver.
+    fn queue(self) -> (Value, Vec<Skip>) {
+        match self {
+            Encryption::AwsManaged => (
+                json!({ "SqsManagedSseEnabled": true }),
+                vec![Skip(
+                    "CKV_AWS_27",
+                    "encrypted at rest with SQS-managed keys (SqsManagedSseEnabled), storm's default, which this check does not recognise; the AWS-managed key alias/aws/sqs would stop EventBridge and SNS from delivering. Set `targets: { routing: { kms_key: <key ARN> } }` in storm.yaml to use a customer-managed key",
+                )],
+            ),
+            Encryption::Customer(key) => (json!({ "KmsMasterKeyId": key }), vec![]),
+        }
+    }
+
+    fn topic_key(self) -> &'a str {
+        match self {
+            Encryption::AwsManaged => "alias/aws/sns",
+            Encryption::Customer(key) => key,
+        }
+    }
+
+    /// The table's `SSESpecification`, and the checks that do not fit.
+    fn table(self) -> (Value, Vec<Skip>) {
+        match self {
+            Encryption::AwsManaged => (
+                json!({ "SSEEnabled": true }),
+                vec![Skip("CKV_AWS_119", AWS_MANAGED)],
+            ),
+            Encryption::Customer(key) => (
+                json!({ "SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": key }),
+                vec![],
+            ),
+        }
+    }
+
+    /// The customer-managed key, for resources that are encrypted with an AWS
+    /// owned key unless told otherwise (the bus, its archive).
+    fn customer(self) -> Option<&'a str> {
+        match self {
+            Encryption::AwsManaged => None,
+            Encryption::Customer(key) => Some(key),
+        }
+    }
+
+    /// The key as an IAM policy can name it: a key ARN. An alias ARN in a
+    /// policy's `Resource` grants nothing on the key, so with an alias the key
+    /// policy has to allow the pipes (README, "Safe by default").
+    fn key_arn(self) -> Option<&'a str> {
+        self.customer().filter(|key| key.contains(":key/"))
+    }
+}
+
+/// A checkov check skipped on one resource, with the reason.
+struct Skip(&'static str, &'static str);
+
+/// A resource with its checkov skips in its own metadata (never global).
+fn resource(mut body: Value, skips: Vec<Skip>) -> Value {
+    if !skips.is_empty() {
+        let skip: Vec<Value> = skips
+            .iter()
+            .map(|Skip(id, comment)| json!({ "id": id, "comment": comment }))
+            .collect();
+        body["Metadata"] = json!({ "checkov": { "skip": skip } });
+    }
+    body
+}
+
+fn merge(mut into: Value, from: Value) -> Value {
+    if let (Some(into), Value::Object(from)) = (into.as_object_mut(), from) {
+        into.extend(from);
+    }
+    into
+}
 
 /// Logical ids: alphanumeric and unique in the template, derived from names.
 #[derive(Default)]
@@ -118,6 +215,7 @@ fn inboxes(
     model: &Model,
     wire: &Wire,
     routes: &Routes,
+    encryption: Encryption,
     t: &mut Template,
 ) -> BTreeMap<ContextId, Inbox> {
     let mut out = BTreeMap::new();
@@ -125,32 +223,77 @@ fn inboxes(
         let c = ctx(model, consumer);
         let queue = t.ids.take(&format!("{}Inbox", c.pascal));
         let dlq = t.ids.take(&format!("{}DeadLetters", c.pascal));
+        let alarm = t.ids.take(&format!("{}DeadLettersAlarm", c.pascal));
         let policy = t.ids.take(&format!("{}InboxPolicy", c.pascal));
         let name = wire.inbox(model, consumer);
+        let dlq_name = wire.dead_letter_queue(model, consumer);
+        let (encrypted, skips) = encryption.queue();
         t.add(
             &dlq,
+            resource(
+                json!({
+                    "Type": "AWS::SQS::Queue",
+                    "Properties": merge(json!({
+                        "QueueName": dlq_name,
+                        "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                        // Only the inbox may move its failures here.
+                        "RedriveAllowPolicy": {
+                            "redrivePermission": "byQueue",
+                            "sourceQueueArns": [queue_arn(&name)],
+                        },
+                        "Tags": tags(&c.name),
+                    }), encrypted.clone()),
+                }),
+                skips,
+            ),
+        );
+        let (_, skips) = encryption.queue();
+        t.add(
+            &queue,
+            resource(
+                json!({
+                    "Type": "AWS::SQS::Queue",
+                    "Properties": merge(json!({
+                        "QueueName": name,
+                        "RedrivePolicy": {
+                            "deadLetterTargetArn": get_att(&dlq, "Arn"),
+                            "maxReceiveCount": MAX_RECEIVE_COUNT,
+                        },
+                        "Tags": tags(&c.name),
+                    }), encrypted),
+                }),
+                skips,
+            ),
+        );
+        t.add(
+            &alarm,
             json!({
-                "Type": "AWS::SQS::Queue",
+                "Type": "AWS::CloudWatch::Alarm",
                 "Properties": {
-                    "QueueName": wire.dead_letter_queue(model, consumer),
-                    "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+                    "AlarmDescription": format!(
+                        "Events that `{}` failed to handle {MAX_RECEIVE_COUNT} times wait in `{dlq_name}` (kept 14 days): fix the cause, then redrive them to `{name}`",
+                        c.name
+                    ),
+                    "Namespace": "AWS/SQS",
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Dimensions": [{ "Name": "QueueName", "Value": get_att(&dlq, "QueueName") }],
+                    "Statistic": "Maximum",
+                    "Period": ALARM_PERIOD_SECONDS,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 0,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "TreatMissingData": "notBreaching",
                     "Tags": tags(&c.name),
                 }
             }),
         );
-        t.add(
-            &queue,
-            json!({
-                "Type": "AWS::SQS::Queue",
-                "Properties": {
-                    "QueueName": name,
-                    "RedrivePolicy": {
-                        "deadLetterTargetArn": get_att(&dlq, "Arn"),
-                        "maxReceiveCount": MAX_RECEIVE_COUNT,
-                    },
-                    "Tags": tags(&c.name),
-                }
-            }),
+        t.output(
+            &format!("{}DeadLettersAlarmName", c.pascal),
+            format!(
+                "The alarm that fires when a message of `{}` lands in its dead-letter queue; attach your notifications to it",
+                c.name
+            ),
+            reference(&alarm),
         );
         t.output(
             &format!("{}InboxUrl", c.pascal),
@@ -165,6 +308,12 @@ fn inboxes(
         out.insert(consumer, Inbox { queue, policy });
     }
     out
+}
+
+/// The ARN of a queue of this stack, by name (without a reference, which would
+/// make a dead-letter queue and its inbox depend on each other).
+fn queue_arn(name: &str) -> Value {
+    json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{name}") })
 }
 
 /// The queue policy letting `service` send to an inbox, only from `senders`.
@@ -222,6 +371,9 @@ struct PipeTarget {
     arn: Value,
     /// What the pipe's role may do there.
     action: &'static str,
+    /// What the pipe's role may do with the customer-managed key, besides
+    /// decrypting the stream (publishing to an encrypted topic needs data keys).
+    key_actions: &'static [&'static str],
     parameters: Option<Value>,
     /// The JSONata envelope (see [`envelope_builder`]).
     envelope: String,
@@ -233,6 +385,7 @@ struct PipeTarget {
 fn stores_and_pipes(
     model: &Model,
     wire: &Wire,
+    encryption: Encryption,
     t: &mut Template,
     target: impl Fn(ContextId) -> PipeTarget,
 ) {
@@ -258,28 +411,34 @@ fn stores_and_pipes(
         let role = t.ids.take(&format!("{}PipeRole", c.pascal));
         let pipe = t.ids.take(&format!("{}EventPipe", c.pascal));
         let table_name = wire.event_store_table(model, context);
+        let (sse, skips) = encryption.table();
         t.add(
             &table,
-            json!({
-                "Type": "AWS::DynamoDB::Table",
-                "DeletionPolicy": "Retain",
-                "UpdateReplacePolicy": "Retain",
-                "Properties": {
-                    "TableName": table_name,
-                    "BillingMode": "PAY_PER_REQUEST",
-                    "AttributeDefinitions": [
-                        { "AttributeName": "AggregateTypeAndId", "AttributeType": "S" },
-                        { "AttributeName": "AggregateIdSequence", "AttributeType": "N" },
-                    ],
-                    "KeySchema": [
-                        { "AttributeName": "AggregateTypeAndId", "KeyType": "HASH" },
-                        { "AttributeName": "AggregateIdSequence", "KeyType": "RANGE" },
-                    ],
-                    "StreamSpecification": { "StreamViewType": "NEW_IMAGE" },
-                    "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
-                    "Tags": tags(&c.name),
-                }
-            }),
+            resource(
+                json!({
+                    "Type": "AWS::DynamoDB::Table",
+                    "DeletionPolicy": "Retain",
+                    "UpdateReplacePolicy": "Retain",
+                    "Properties": {
+                        "TableName": table_name,
+                        "BillingMode": "PAY_PER_REQUEST",
+                        "DeletionProtectionEnabled": true,
+                        "SSESpecification": sse,
+                        "AttributeDefinitions": [
+                            { "AttributeName": "AggregateTypeAndId", "AttributeType": "S" },
+                            { "AttributeName": "AggregateIdSequence", "AttributeType": "N" },
+                        ],
+                        "KeySchema": [
+                            { "AttributeName": "AggregateTypeAndId", "KeyType": "HASH" },
+                            { "AttributeName": "AggregateIdSequence", "KeyType": "RANGE" },
+                        ],
+                        "StreamSpecification": { "StreamViewType": "NEW_IMAGE" },
+                        "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
+                        "Tags": tags(&c.name),
+                    }
+                }),
+                skips,
+            ),
         );
         t.output(
             &format!("{}EventStoreTable", c.pascal),
@@ -312,6 +471,34 @@ fn stores_and_pipes(
                 }
             }),
         );
+        let mut statements = vec![
+            json!({
+                "Effect": "Allow",
+                "Action": [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ],
+                "Resource": get_att(&table, "StreamArn"),
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": "states:StartSyncExecution",
+                "Resource": reference(&builder),
+            }),
+            json!({
+                "Effect": "Allow",
+                "Action": to.action,
+                "Resource": to.arn.clone(),
+            }),
+        ];
+        if let Some(key) = encryption.key_arn() {
+            let actions: Vec<&str> = std::iter::once("kms:Decrypt")
+                .chain(to.key_actions.iter().copied())
+                .collect();
+            statements.push(json!({ "Effect": "Allow", "Action": actions, "Resource": key }));
+        }
         t.add(
             &role,
             json!({
@@ -323,32 +510,19 @@ fn stores_and_pipes(
                         "PolicyName": "publish-stored-events",
                         "PolicyDocument": {
                             "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Effect": "Allow",
-                                    "Action": [
-                                        "dynamodb:DescribeStream",
-                                        "dynamodb:GetRecords",
-                                        "dynamodb:GetShardIterator",
-                                        "dynamodb:ListStreams",
-                                    ],
-                                    "Resource": get_att(&table, "StreamArn"),
-                                },
-                                {
-                                    "Effect": "Allow",
-                                    "Action": "states:StartSyncExecution",
-                                    "Resource": reference(&builder),
-                                },
-                                {
-                                    "Effect": "Allow",
-                                    "Action": to.action,
-                                    "Resource": to.arn.clone(),
-                                },
-                            ]
+                            "Statement": statements,
                         }
                     }]
                 }
             }),
+        );
+        t.output(
+            &format!("{}PipeRoleArn", c.pascal),
+            format!(
+                "The role the pipe of `{}` runs as (with a customer-managed key given by alias, the key policy must allow it; see the README)",
+                c.name
+            ),
+            get_att(&role, "Arn"),
         );
         let mut properties = json!({
             "Description": format!("Publishes what `{}` appends to its event store", c.name),
@@ -407,27 +581,28 @@ fn pattern_chunks(source: &str, types: Vec<String>) -> Vec<Value> {
     chunks.iter().map(|c| pattern(c)).collect()
 }
 
-pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes) -> String {
+pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -> String {
+    let encryption = Encryption::of(options);
     let mut t = Template::default();
     let bus = t.ids.take("EventBus");
     let archive = t.ids.take("EventArchive");
     let registry = t.ids.take("SchemaRegistry");
+    let mut bus_properties = json!({ "Name": wire.bus() });
+    let mut archive_properties = json!({
+        "Description": "Every event of the bus, for replay",
+        "SourceArn": get_att(&bus, "Arn"),
+    });
+    if let Some(key) = encryption.customer() {
+        bus_properties["KmsKeyIdentifier"] = json!(key);
+        archive_properties["KmsKeyIdentifier"] = json!(key);
+    }
     t.add(
         &bus,
-        json!({
-            "Type": "AWS::Events::EventBus",
-            "Properties": { "Name": wire.bus() }
-        }),
+        json!({ "Type": "AWS::Events::EventBus", "Properties": bus_properties }),
     );
     t.add(
         &archive,
-        json!({
-            "Type": "AWS::Events::Archive",
-            "Properties": {
-                "Description": "Every event of the bus, for replay",
-                "SourceArn": get_att(&bus, "Arn"),
-            }
-        }),
+        json!({ "Type": "AWS::Events::Archive", "Properties": archive_properties }),
     );
     t.output(
         "EventBusName",
@@ -439,7 +614,7 @@ pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes) -> String {
         "ARN of the event bus".into(),
         get_att(&bus, "Arn"),
     );
-    let inboxes = inboxes(model, wire, routes, &mut t);
+    let inboxes = inboxes(model, wire, routes, encryption, &mut t);
     for (consumer, by_producer) in &routes.consumers {
         let c = ctx(model, *consumer);
         let inbox = &inboxes[consumer];
@@ -471,11 +646,12 @@ pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes) -> String {
         let policy = queue_policy(inbox, &c.name, "events.amazonaws.com", rules);
         t.add(&inbox.policy, policy);
     }
-    stores_and_pipes(model, wire, &mut t, |context| {
+    stores_and_pipes(model, wire, encryption, &mut t, |context| {
         let versions = lookup_table(model, context, |e| json!(model.event(e).version));
         PipeTarget {
             arn: get_att(&bus, "Arn"),
             action: "events:PutEvents",
+            key_actions: &[],
             parameters: Some(json!({
                 "EventBridgeEventBusParameters": {
                     "Source": wire.source(model, context),
@@ -523,12 +699,13 @@ pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes) -> String {
         );
     }
     t.finish(&format!(
-        "storm: EventBridge routing of `{}`: the bus, its archive, one inbox per consuming context, the rules of every subscription, the event stores and their pipes, and the schema registry",
+        "storm: EventBridge routing of `{}`: the bus, its archive, one inbox per consuming context (with a watched dead-letter queue), the rules of every subscription, the event stores and their pipes, and the schema registry",
         wire.namespace
     ))
 }
 
-pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes) -> String {
+pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -> String {
+    let encryption = Encryption::of(options);
     let mut t = Template::default();
     let mut topics: BTreeMap<ContextId, String> = BTreeMap::new();
     for producer in publishers(model) {
@@ -540,6 +717,7 @@ pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes) -> String {
                 "Type": "AWS::SNS::Topic",
                 "Properties": {
                     "TopicName": wire.sns_topic(model, producer),
+                    "KmsMasterKeyId": encryption.topic_key(),
                     "Tags": tags(&p.name),
                 }
             }),
@@ -551,7 +729,7 @@ pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes) -> String {
         );
         topics.insert(producer, topic);
     }
-    let inboxes = inboxes(model, wire, routes, &mut t);
+    let inboxes = inboxes(model, wire, routes, encryption, &mut t);
     for (consumer, by_producer) in &routes.consumers {
         let c = ctx(model, *consumer);
         let inbox = &inboxes[consumer];
@@ -582,12 +760,13 @@ pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes) -> String {
         let policy = queue_policy(inbox, &c.name, "sns.amazonaws.com", senders);
         t.add(&inbox.policy, policy);
     }
-    stores_and_pipes(model, wire, &mut t, |context| {
+    stores_and_pipes(model, wire, encryption, &mut t, |context| {
         let source = wire.source(model, context);
         let schemas = lookup_table(model, context, |e| json!(wire.dataschema(model, e)));
         PipeTarget {
             arn: reference(&topics[&context]),
             action: "sns:Publish",
+            key_actions: &["kms:GenerateDataKey"],
             parameters: None,
             envelope: format!(
                 "{{ 'specversion': '1.0', 'id': $img.AggregateTypeAndId.S & '/' & $img.AggregateIdSequence.N, 'source': {source}, 'type': $t, 'subject': $img.AggregateId.S, 'time': $fromMillis($r.dynamodb.ApproximateCreationDateTime * 1000), 'datacontenttype': 'application/json', 'dataschema': $lookup({schemas}, $t), 'data': $fields }}",
@@ -596,7 +775,7 @@ pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes) -> String {
         }
     });
     t.finish(&format!(
-        "storm: SNS and SQS routing of `{}`: one topic per publishing context, one inbox per consuming context with filtered subscriptions, the event stores and their pipes",
+        "storm: SNS and SQS routing of `{}`: one topic per publishing context, one inbox per consuming context (with a watched dead-letter queue) and filtered subscriptions, the event stores and their pipes",
         wire.namespace
     ))
 }

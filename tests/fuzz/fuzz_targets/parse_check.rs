@@ -36,10 +36,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = storm::render::human(&analysis.sources, d, style);
     }
     if !analysis.diagnostics.has_errors() {
-        let wire = Wire {
-            namespace: "fuzz".to_string(),
-            backend,
-        };
+        let wire = Wire::new("fuzz".to_string(), backend);
         let _ = generate::files(&analysis.model, &wire, Targets::ALL);
     }
 });

@@ -28,12 +28,26 @@ inbox). Checks, per case:
    external system sends for the others: put_events on the bus, publish on the
    topic), and each inbox receives exactly the events it subscribes to, once, and
    nothing else. moto gaps worked around here, never in the output: `AWS::Pipes::Pipe` and
-   `AWS::EventSchemas::*` are not supported by moto and are removed from the copy
-   deployed (checked structurally above); `Ref` of an `AWS::Events::EventBus` is
+   `AWS::EventSchemas::*` and `AWS::CloudWatch::Alarm` are not supported by moto's
+   CloudFormation and are removed from the copy deployed (checked structurally above); `Ref` of an `AWS::Events::EventBus` is
    replaced by the bus name; `AWS::SNS::Subscription` and `AWS::SQS::QueuePolicy`
    are skipped by moto's CloudFormation, so subscriptions are made through the API
    from the template's resources.
-6. Kafka: KafkaTopic manifests with valid topic and Kubernetes names, partitions
+6. Safe by default (issue 7), per AWS template: event store tables retained (both
+   policies), deletion-protected, point-in-time recoverable, encrypted, NEW_IMAGE
+   stream; every queue, topic and table encrypted at rest (AWS-managed keys, or the
+   case's customer-managed `kms_key` everywhere, the bus and archive included);
+   no `*` in any Action, Resource or Principal; every queue policy statement allows
+   one service principal with an aws:SourceArn condition; each pipe's role grants
+   exactly: read its table's stream, start its envelope builder, publish to its
+   target (and, with a key ARN, use the key); the envelope builders' role grants
+   nothing; dead-letter queues keep 14 days, only their inbox may redrive into
+   them, redrive after a bounded receive count, and each has one alarm on
+   ApproximateNumberOfMessagesVisible > 0; checkov skips only the checks that
+   demand a customer-managed key, only without one, each with a reason.
+7. checkov (STORM_CHECKOV, `--skip-download`, one run for all templates) reports
+   no failed check and no parsing error.
+8. Kafka: KafkaTopic manifests with valid topic and Kubernetes names, partitions
    and replicas >= 1, one per publishing context; routing.yaml agrees with the
    model's subscriptions.
 
@@ -78,6 +92,7 @@ MAX_PATTERN = 2048
 K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 KAFKA_TOPIC = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 MOTO_UNSUPPORTED = {
+    "AWS::CloudWatch::Alarm",
     "AWS::Pipes::Pipe",
     "AWS::EventSchemas::Registry",
     "AWS::EventSchemas::Schema",
@@ -89,6 +104,7 @@ class Case:
         self.name = raw["name"]
         self.dir = Path(raw["dir"])
         self.expected = raw["expected"]
+        self.kms_key = raw.get("kms_key")
         self.failures = []
 
     def fail(self, backend, message):
@@ -287,6 +303,213 @@ def check_stores(case, backend, template, target_ok):
 
 
 # ---------------------------------------------------------------------------
+# Safe by default
+
+DLQ_RETENTION = 14 * 24 * 3600
+MAX_RECEIVE_COUNT = 10
+# Checks that demand a customer-managed key: skipped (with a reason) only when
+# the templates use AWS-managed keys.
+CMK_CHECKS = {
+    "AWS::SQS::Queue": "CKV_AWS_27",
+    "AWS::DynamoDB::Table": "CKV_AWS_119",
+}
+STREAM_READ = sorted(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"])
+
+
+def statements(value):
+    """Every IAM statement anywhere below `value`."""
+    if isinstance(value, dict):
+        if "Statement" in value and isinstance(value["Statement"], list):
+            yield from value["Statement"]
+        for v in value.values():
+            yield from statements(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from statements(v)
+
+
+def has_wildcard(value):
+    if isinstance(value, str):
+        return "*" in value
+    if isinstance(value, dict):
+        return any(has_wildcard(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_wildcard(v) for v in value)
+    return False
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def canonical(statement):
+    st = dict(statement)
+    st["Action"] = sorted(as_list(st["Action"]))
+    return json.dumps(st, sort_keys=True)
+
+
+def check_safety(case, backend, template):
+    resources = template["Resources"]
+    key = case.kms_key
+    key_arn = key if key and ":key/" in key else None
+
+    for st in statements(template):
+        for field in ("Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal"):
+            if field in st and has_wildcard(st[field]):
+                case.fail(backend, f"wildcard in {field}: {st}")
+        if any(f in st for f in ("NotAction", "NotResource", "NotPrincipal")) or st.get("Effect") != "Allow":
+            case.fail(backend, f"statements only allow, by name: {st}")
+
+    # checkov skips: only the customer-managed-key checks, only without a key.
+    for logical, res in resources.items():
+        skips = res.get("Metadata", {}).get("checkov", {}).get("skip", [])
+        for skip in skips:
+            if key is not None:
+                case.fail(backend, f"{logical}: skips {skip.get('id')} although a customer-managed key is set")
+            elif skip.get("id") != CMK_CHECKS.get(res["Type"]) or len(skip.get("comment", "")) < 40:
+                case.fail(backend, f"{logical}: unexpected or unexplained checkov skip {skip}")
+        if key is None and res["Type"] in CMK_CHECKS and [s.get("id") for s in skips] != [CMK_CHECKS[res["Type"]]]:
+            case.fail(backend, f"{logical}: must skip {CMK_CHECKS[res['Type']]} (AWS-managed key) with a reason")
+
+    # Tables: the event store is the source of truth.
+    for logical, table in of_type(template, "AWS::DynamoDB::Table").items():
+        props = table["Properties"]
+        if table.get("DeletionPolicy") != "Retain" or table.get("UpdateReplacePolicy") != "Retain":
+            case.fail(backend, f"table {logical}: not retained on deletion and replacement")
+        if props.get("DeletionProtectionEnabled") is not True:
+            case.fail(backend, f"table {logical}: deletion protection off")
+        if props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled") is not True:
+            case.fail(backend, f"table {logical}: point-in-time recovery off")
+        if props.get("StreamSpecification", {}).get("StreamViewType") != "NEW_IMAGE":
+            case.fail(backend, f"table {logical}: stream is not NEW_IMAGE")
+        want = {"SSEEnabled": True} if key is None else {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": key}
+        if props.get("SSESpecification") != want:
+            case.fail(backend, f"table {logical}: encryption {props.get('SSESpecification')}, expected {want}")
+
+    # Queues: encrypted; dead-letter queues kept 14 days, fed only by their inbox.
+    queues = of_type(template, "AWS::SQS::Queue")
+    dlqs = {}
+    for logical, queue in queues.items():
+        props = queue["Properties"]
+        if key is None:
+            if props.get("SqsManagedSseEnabled") is not True or "KmsMasterKeyId" in props:
+                case.fail(backend, f"queue {logical}: not encrypted with SQS-managed keys")
+        elif props.get("KmsMasterKeyId") != key or "SqsManagedSseEnabled" in props:
+            case.fail(backend, f"queue {logical}: not encrypted with the customer-managed key")
+        redrive = props.get("RedrivePolicy")
+        if redrive:
+            count = redrive.get("maxReceiveCount")
+            if not (isinstance(count, int) and 1 <= count <= MAX_RECEIVE_COUNT):
+                case.fail(backend, f"queue {logical}: maxReceiveCount {count!r} not within 1..{MAX_RECEIVE_COUNT}")
+            dlqs[get_att(redrive.get("deadLetterTargetArn"), "Arn")] = props["QueueName"]
+    for dlq, inbox in dlqs.items():
+        props = queues.get(dlq, {}).get("Properties", {})
+        if props.get("MessageRetentionPeriod") != DLQ_RETENTION:
+            case.fail(backend, f"dead-letter queue {dlq}: retention {props.get('MessageRetentionPeriod')} != 14 days")
+        allow = props.get("RedriveAllowPolicy", {})
+        sources = [json.dumps(a) for a in allow.get("sourceQueueArns", [])]
+        if allow.get("redrivePermission") != "byQueue" or len(sources) != 1 or f":{inbox}\"" not in sources[0]:
+            case.fail(backend, f"dead-letter queue {dlq}: redrive not limited to its inbox {inbox}: {allow}")
+
+    # One alarm per dead-letter queue, when it holds any message.
+    alarms = of_type(template, "AWS::CloudWatch::Alarm")
+    watched = Counter()
+    for logical, alarm in alarms.items():
+        props = alarm["Properties"]
+        dims = props.get("Dimensions", [])
+        dlq = get_att(dims[0].get("Value"), "QueueName") if len(dims) == 1 and dims[0].get("Name") == "QueueName" else None
+        ok = (
+            dlq in dlqs
+            and props.get("Namespace") == "AWS/SQS"
+            and props.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+            and props.get("ComparisonOperator") == "GreaterThanThreshold"
+            and props.get("Threshold") == 0
+            and props.get("Statistic") == "Maximum"
+            and props.get("TreatMissingData") == "notBreaching"
+            and isinstance(props.get("EvaluationPeriods"), int) and props["EvaluationPeriods"] >= 1
+            and isinstance(props.get("Period"), int) and 60 <= props["Period"] <= 3600
+            and props.get("AlarmDescription")
+        )
+        if not ok:
+            case.fail(backend, f"alarm {logical} does not watch a dead-letter queue for any message: {props}")
+            continue
+        if context_tag(alarm) != context_tag(queues[dlq]):
+            case.fail(backend, f"alarm {logical}: context tag differs from its queue's")
+        watched[dlq] += 1
+    for dlq in dlqs:
+        if watched[dlq] != 1:
+            case.fail(backend, f"dead-letter queue {dlq}: {watched[dlq]} alarms, expected 1")
+
+    # Topics: encrypted.
+    for logical, topic in of_type(template, "AWS::SNS::Topic").items():
+        want = key or "alias/aws/sns"
+        if topic["Properties"].get("KmsMasterKeyId") != want:
+            case.fail(backend, f"topic {logical}: KmsMasterKeyId {topic['Properties'].get('KmsMasterKeyId')!r} != {want!r}")
+
+    # The bus and its archive: AWS owned key, or the customer-managed key.
+    for ty in ("AWS::Events::EventBus", "AWS::Events::Archive"):
+        for logical, res in of_type(template, ty).items():
+            if res["Properties"].get("KmsKeyIdentifier") != key:
+                case.fail(backend, f"{logical}: KmsKeyIdentifier {res['Properties'].get('KmsKeyIdentifier')!r} != {key!r}")
+
+    # Queue policies: one service, only from the senders (SourceArn).
+    for logical, policy in of_type(template, "AWS::SQS::QueuePolicy").items():
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            principal = st.get("Principal")
+            if not (isinstance(principal, dict) and list(principal) == ["Service"]
+                    and principal["Service"] in ("events.amazonaws.com", "sns.amazonaws.com")):
+                case.fail(backend, f"queue policy {logical}: principal {principal} is not EventBridge or SNS")
+            arns = st.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn")
+            if not arns:
+                case.fail(backend, f"queue policy {logical}: statement without an aws:SourceArn condition")
+            if st.get("Action") != "sqs:SendMessage":
+                case.fail(backend, f"queue policy {logical}: allows {st.get('Action')}, not just sqs:SendMessage")
+
+    # Roles: the pipes' exact permissions; the envelope builders' none.
+    pipes = of_type(template, "AWS::Pipes::Pipe")
+    roles = of_type(template, "AWS::IAM::Role")
+    machines = of_type(template, "AWS::StepFunctions::StateMachine")
+    pipe_roles = set()
+    for logical, pipe in pipes.items():
+        props = pipe["Properties"]
+        role = get_att(props.get("RoleArn"), "Arn")
+        pipe_roles.add(role)
+        if role not in roles:
+            case.fail(backend, f"pipe {logical}: its role is not a role of the template")
+            continue
+        table = get_att(props["Source"], "StreamArn")
+        target = props["Target"]
+        action = "events:PutEvents" if get_att(target, "Arn") else "sns:Publish"
+        want = [
+            {"Effect": "Allow", "Action": STREAM_READ, "Resource": {"Fn::GetAtt": [table, "StreamArn"]}},
+            {"Effect": "Allow", "Action": ["states:StartSyncExecution"], "Resource": props.get("Enrichment")},
+            {"Effect": "Allow", "Action": [action], "Resource": target},
+        ]
+        if key_arn:
+            kms = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if action == "sns:Publish" else [])
+            want.append({"Effect": "Allow", "Action": sorted(kms), "Resource": key_arn})
+        role_props = roles[role]["Properties"]
+        got = [canonical(st) for p in role_props.get("Policies", []) for st in p["PolicyDocument"]["Statement"]]
+        if sorted(got) != sorted(canonical(st) for st in want):
+            case.fail(backend, f"pipe role {role}: permissions {got} are not exactly {want}")
+        if "ManagedPolicyArns" in role_props:
+            case.fail(backend, f"pipe role {role}: managed policies grant more")
+        trust = role_props["AssumeRolePolicyDocument"]["Statement"]
+        if [(t.get("Principal"), t.get("Action")) for t in trust] != [({"Service": "pipes.amazonaws.com"}, "sts:AssumeRole")] \
+                or "aws:SourceAccount" not in json.dumps(trust):
+            case.fail(backend, f"pipe role {role}: trust is not pipes.amazonaws.com of this account")
+        if ref(props.get("Enrichment")) not in machines:
+            case.fail(backend, f"pipe {logical}: enrichment is not a state machine of the template")
+    for logical, machine in machines.items():
+        role = get_att(machine["Properties"].get("RoleArn"), "Arn")
+        role_props = roles.get(role, {}).get("Properties", {})
+        if role_props.get("Policies") or role_props.get("ManagedPolicyArns") or role in pipe_roles:
+            case.fail(backend, f"state machine {logical}: its role {role} may do something; it calls no service")
+    for logical in set(roles) - pipe_roles - {get_att(m["Properties"].get("RoleArn"), "Arn") for m in machines.values()}:
+        case.fail(backend, f"role {logical} belongs to neither a pipe nor an envelope builder")
+
+
+# ---------------------------------------------------------------------------
 # Pipes: DynamoDB stream -> filter -> JSONata envelope builder -> target
 
 ENVELOPES_JS = Path(__file__).with_name("envelopes.js")
@@ -397,6 +620,7 @@ def simulate_pipes(case, backend, template):
 def check_eventbridge(case):
     backend = "eventbridge"
     template = load_yaml(case.template(backend))
+    check_safety(case, backend, template)
     buses = of_type(template, "AWS::Events::EventBus")
     if len(buses) != 1:
         case.fail(backend, f"{len(buses)} event buses, expected 1")
@@ -493,7 +717,13 @@ def check_eventbridge(case):
 def without(template, types):
     """A copy of the template without resources of `types` (moto gaps)."""
     t = copy.deepcopy(template)
-    t["Resources"] = {k: v for k, v in t["Resources"].items() if v["Type"] not in types}
+    gone = {k for k, v in t["Resources"].items() if v["Type"] in types}
+    t["Resources"] = {k: v for k, v in t["Resources"].items() if k not in gone}
+    # Outputs of removed resources go with them.
+    t["Outputs"] = {
+        k: v for k, v in t.get("Outputs", {}).items()
+        if not any(f'"{g}"' in json.dumps(v["Value"]) for g in gone)
+    }
     return t
 
 
@@ -617,6 +847,7 @@ def moto_eventbridge(case, template, bus, inboxes):
 def check_sns_sqs(case):
     backend = "sns-sqs"
     template = load_yaml(case.template(backend))
+    check_safety(case, backend, template)
     topics = of_type(template, "AWS::SNS::Topic")
     topic_of = {}
     for logical, topic in topics.items():
@@ -821,12 +1052,50 @@ def cfn_lint_failures(process):
     return []
 
 
+def checkov(templates):
+    """Starts checkov on every template (STORM_CHECKOV), or None without it."""
+    exe = os.environ.get("STORM_CHECKOV")
+    if not exe:
+        return None
+    args = [exe, "--skip-download", "--framework", "cloudformation", "--compact", "--quiet", "--output", "json"]
+    for t in templates:
+        args += ["--file", str(t)]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def checkov_failures(process, templates):
+    if process is None:
+        print("*** checkov SKIPPED: STORM_CHECKOV is not set ***")
+        return []
+    stdout, stderr = process.communicate()
+    try:
+        reports = json.loads(stdout)
+    except json.JSONDecodeError:
+        return [f"checkov (exit {process.returncode}) printed no report:\n{stdout}{stderr}"]
+    reports = reports if isinstance(reports, list) else [reports]
+    failures = []
+    resources = 0
+    for report in reports:
+        summary = report.get("summary", {})
+        resources += summary.get("resource_count", 0)
+        if summary.get("parsing_errors"):
+            failures.append(f"checkov: {summary['parsing_errors']} templates it could not parse")
+        for f in report.get("results", {}).get("failed_checks", []):
+            failures.append(f"checkov {f['check_id']} ({f['check_name']}) on {f['resource']} in {f['file_path']}")
+    if resources == 0 and templates:
+        failures.append(f"checkov scanned no resource:\n{stdout}{stderr}")
+    if process.returncode != 0 and not failures:
+        failures.append(f"checkov exit {process.returncode}:\n{stderr}")
+    return failures
+
+
 def main(manifest):
     with open(manifest, encoding="utf-8") as f:
         cases = [Case(c) for c in json.load(f)["cases"]]
     templates = [c.template(b) for c in cases for b in ("eventbridge", "sns-sqs")]
     started = time.monotonic()
     lint = cfn_lint(templates)
+    scan = checkov(templates)
     failures = []
     events = subscriptions = 0
     for case in cases:
@@ -839,9 +1108,10 @@ def main(manifest):
         events += len(case.expected["events"])
         subscriptions += len(case.expected["subscriptions"])
     checked = time.monotonic()
-    failures = cfn_lint_failures(lint) + failures
+    failures = cfn_lint_failures(lint) + checkov_failures(scan, templates) + failures
     print(
-        f"{len(cases)} models checked: {len(templates)} templates linted, "
+        f"{len(cases)} models checked: {len(templates)} templates linted"
+        f"{' and scanned by checkov' if scan else ''}, "
         f"{events} events published per AWS backend, {subscriptions} subscriptions "
         f"(other checks {checked - started:.0f}s, cfn-lint done after {time.monotonic() - started:.0f}s)"
     )
