@@ -41,10 +41,44 @@ impl std::str::FromStr for DiagramFormat {
 /// The board of the whole model, or with `context`, that context and only the
 /// elements of other contexts it is directly connected to.
 pub fn render(model: &Model, format: DiagramFormat, context: Option<ContextId>) -> String {
-    let board = Board::new(model, context);
-    match format {
-        DiagramFormat::Mermaid => board.mermaid(model),
-        DiagramFormat::Dot => board.dot(model),
+    Arrows::of(model).render(model, format, context)
+}
+
+/// Every arrow of the board, and which of them touch each context: computed once,
+/// so that drawing every context's board (as the docs do) does not go over the
+/// whole model again for each one.
+pub struct Arrows {
+    edges: Vec<(Node, Node)>,
+    /// Per context: the indices of the edges with an end in it, in edge order.
+    touching: Vec<Vec<usize>>,
+}
+
+impl Arrows {
+    pub fn of(model: &Model) -> Arrows {
+        let edges = all_edges(model);
+        let mut touching = vec![Vec::new(); model.contexts.len()];
+        for (i, (a, b)) in edges.iter().enumerate() {
+            let (ca, cb) = (a.context(model), b.context(model));
+            touching[ca.index()].push(i);
+            if cb != ca {
+                touching[cb.index()].push(i);
+            }
+        }
+        Arrows { edges, touching }
+    }
+
+    /// What [`render`] draws.
+    pub fn render(
+        &self,
+        model: &Model,
+        format: DiagramFormat,
+        context: Option<ContextId>,
+    ) -> String {
+        let board = Board::new(model, self, context);
+        match format {
+            DiagramFormat::Mermaid => board.mermaid(model),
+            DiagramFormat::Dot => board.dot(model),
+        }
     }
 }
 
@@ -60,7 +94,8 @@ pub fn mermaid_states(model: &Model, aggregate: AggregateId) -> Option<String> {
         let _ = writeln!(out, "  state \"{}\" as s{i}", state_text(&state.name.name));
     }
     let mut transitions: Vec<String> = Vec::new();
-    for command in model.commands.iter().filter(|c| c.aggregate == aggregate) {
+    // The aggregate's own commands, in model order.
+    for command in agg.commands.iter().map(|&c| model.command(c)) {
         for event in &command.emits {
             let ev = model.event(event.id);
             if ev.owner != EventOwner::Aggregate(aggregate) {
@@ -297,23 +332,38 @@ struct Board {
 }
 
 impl Board {
-    fn new(model: &Model, focus: Option<ContextId>) -> Board {
-        let mut edges = all_edges(model);
-        let shown: Option<Vec<Node>> = focus.map(|focus| {
-            edges.retain(|(a, b)| a.context(model) == focus || b.context(model) == focus);
-            let mut shown: Vec<Node> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
-            shown.sort();
-            shown.dedup();
-            shown
-        });
-        let keep = |node: &Node| match (&shown, focus) {
-            (Some(shown), Some(focus)) => {
-                node.context(model) == focus || shown.binary_search(node).is_ok()
-            }
-            _ => true,
+    fn new(model: &Model, arrows: &Arrows, focus: Option<ContextId>) -> Board {
+        let Some(focus) = focus else {
+            return Board {
+                focus,
+                contexts: model
+                    .context_ids()
+                    .map(|c| context_nodes(model, c))
+                    .collect(),
+                edges: arrows.edges.clone(),
+            };
         };
-        let contexts = model
-            .context_ids()
+        // The arrows with an end in the focus, and the nodes they connect.
+        let edges: Vec<(Node, Node)> = arrows
+            .touching
+            .get(focus.index())
+            .into_iter()
+            .flatten()
+            .map(|&i| arrows.edges[i])
+            .collect();
+        let mut shown: Vec<Node> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
+        shown.sort();
+        shown.dedup();
+        let keep = |node: &Node| node.context(model) == focus || shown.binary_search(node).is_ok();
+        // Only the focus and the contexts of shown nodes can have anything to draw.
+        let mut drawn: Vec<ContextId> = shown.iter().map(|n| n.context(model)).collect();
+        if focus.index() < model.contexts.len() {
+            drawn.push(focus);
+        }
+        drawn.sort();
+        drawn.dedup();
+        let contexts = drawn
+            .into_iter()
             .map(|c| {
                 let mut nodes = context_nodes(model, c);
                 nodes.before.retain(keep);
@@ -321,17 +371,15 @@ impl Board {
                 for (_, inner) in &mut nodes.aggregates {
                     inner.retain(keep);
                 }
-                nodes.aggregates.retain(|(a, inner)| {
-                    !inner.is_empty() || focus.is_none_or(|f| model.aggregate(*a).context == f)
-                });
+                nodes
+                    .aggregates
+                    .retain(|(a, inner)| !inner.is_empty() || model.aggregate(*a).context == focus);
                 nodes
             })
-            .filter(|nodes| {
-                focus.is_none_or(|f| nodes.context == f) || nodes.nodes().next().is_some()
-            })
+            .filter(|nodes| nodes.context == focus || nodes.nodes().next().is_some())
             .collect();
         Board {
-            focus,
+            focus: Some(focus),
             contexts,
             edges,
         }

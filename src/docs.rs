@@ -4,7 +4,7 @@
 //! ready-to-print strings; the template in `templates/docs/` only lays it out.
 
 use crate::diagram::{self, DiagramFormat};
-use crate::model::{AggregateId, ContextId, EventId, EventOwner, Handler, Model, Ref};
+use crate::model::{ContextId, EventId, Handler, Model, Ref};
 use crate::wire::Wire;
 use serde::Serialize;
 
@@ -70,12 +70,13 @@ struct SubscriptionRow {
 }
 
 fn plan(model: &Model, wire: &Wire) -> Plan {
+    let arrows = diagram::Arrows::of(model);
     Plan {
         title: cell(&wire.namespace),
         backend: wire.backend.as_str(),
         contexts: model
             .context_ids()
-            .map(|c| context_plan(model, c))
+            .map(|c| context_plan(model, &arrows, c))
             .collect(),
         has_context_map: model.has_context_map,
         context_map: diagram::mermaid_context_map(model),
@@ -99,12 +100,10 @@ fn plan(model: &Model, wire: &Wire) -> Plan {
     }
 }
 
-fn context_plan(model: &Model, id: ContextId) -> ContextPlan {
+fn context_plan(model: &Model, arrows: &diagram::Arrows, id: ContextId) -> ContextPlan {
     let context = model.context(id);
-    let aggregates: Vec<AggregateId> = (0..model.aggregates.len() as u32)
-        .map(AggregateId)
-        .filter(|&a| model.aggregate(a).context == id)
-        .collect();
+    // The context's own index lists are in model order: no scan of the model.
+    let aggregates = &context.aggregates;
     let lifecycles = aggregates
         .iter()
         .filter_map(|&a| {
@@ -115,7 +114,7 @@ fn context_plan(model: &Model, id: ContextId) -> ContextPlan {
         })
         .collect();
     let mut hotspots: Vec<String> = context.hotspots.iter().map(|h| markdown(&h.text)).collect();
-    for &a in &aggregates {
+    for &a in aggregates {
         let aggregate = model.aggregate(a);
         hotspots.extend(
             aggregate
@@ -127,7 +126,7 @@ fn context_plan(model: &Model, id: ContextId) -> ContextPlan {
     ContextPlan {
         name: context.name.name.clone(),
         doc: context.doc.clone().unwrap_or_default(),
-        flow: diagram::render(model, DiagramFormat::Mermaid, Some(id)),
+        flow: arrows.render(model, DiagramFormat::Mermaid, Some(id)),
         lifecycles,
         elements: elements(model, id),
         hotspots,
@@ -148,11 +147,13 @@ fn elements(model: &Model, context: ContextId) -> Vec<ElementRow> {
         details: cell(&details),
         description: cell(doc.as_deref().unwrap_or("")),
     };
+    // The context's index lists are in model order, as the rows are.
+    let c = model.context(context);
     let mut rows = Vec::new();
-    for actor in model.actors.iter().filter(|a| a.context == context) {
+    for actor in c.actors.iter().map(|&a| model.actor(a)) {
         rows.push(row("actor", &actor.name.name, String::new(), &actor.doc));
     }
-    for external in model.externals.iter().filter(|e| e.context == context) {
+    for external in c.externals.iter().map(|&x| model.external(x)) {
         let details = if external.emits.is_empty() {
             String::new()
         } else {
@@ -160,19 +161,11 @@ fn elements(model: &Model, context: ContextId) -> Vec<ElementRow> {
         };
         rows.push(row("external", &external.name.name, details, &external.doc));
     }
-    for event in model
-        .events
-        .iter()
-        .filter(|e| e.context == context && e.owner == EventOwner::Context)
-    {
+    for event in c.events.iter().map(|&e| model.event(e)) {
         let details = format!("version {}", event.version);
         rows.push(row("event", &event.name.name, details, &event.doc));
     }
-    for (a, aggregate) in model.aggregates.iter().enumerate() {
-        if aggregate.context != context {
-            continue;
-        }
-        let id = AggregateId(a as u32);
+    for aggregate in c.aggregates.iter().map(|&a| model.aggregate(a)) {
         let mut details = format!(
             "id `{}: {}`",
             aggregate.id.name.name,
@@ -192,7 +185,7 @@ fn elements(model: &Model, context: ContextId) -> Vec<ElementRow> {
             details,
             &aggregate.doc,
         ));
-        for command in model.commands.iter().filter(|c| c.aggregate == id) {
+        for command in aggregate.commands.iter().map(|&c| model.command(c)) {
             let mut parts = Vec::new();
             if let Some(actor) = command.by {
                 parts.push(format!("by `{}`", model.actor(actor.id).name.name));
@@ -216,11 +209,7 @@ fn elements(model: &Model, context: ContextId) -> Vec<ElementRow> {
                 &command.doc,
             ));
         }
-        for event in model
-            .events
-            .iter()
-            .filter(|e| e.owner == EventOwner::Aggregate(id))
-        {
+        for event in aggregate.events.iter().map(|&e| model.event(e)) {
             let mut details = format!("version {}", event.version);
             if let Some(state) = event.enters.and_then(|s| aggregate.lifecycle.get(s.id)) {
                 details.push_str(&format!("; enters `{}`", state.name.name));
@@ -228,14 +217,14 @@ fn elements(model: &Model, context: ContextId) -> Vec<ElementRow> {
             rows.push(row("event", &event.name.name, details, &event.doc));
         }
     }
-    for policy in model.policies.iter().filter(|p| p.context == context) {
+    for policy in c.policies.iter().map(|&p| model.policy(p)) {
         let mut details = format!("when {}", events(&policy.when));
         if let Some(command) = policy.then {
             details.push_str(&format!(" then `{}`", model.command(command.id).name.name));
         }
         rows.push(row("policy", &policy.name.name, details, &policy.doc));
     }
-    for readmodel in model.readmodels.iter().filter(|r| r.context == context) {
+    for readmodel in c.readmodels.iter().map(|&r| model.readmodel(r)) {
         let details = format!("from {}", events(&readmodel.from));
         rows.push(row(
             "read model",
@@ -244,7 +233,7 @@ fn elements(model: &Model, context: ContextId) -> Vec<ElementRow> {
             &readmodel.doc,
         ));
     }
-    for ty in model.types.iter().filter(|t| t.context == context) {
+    for ty in c.types.iter().map(|&t| model.type_def(t)) {
         let fields: Vec<String> = ty
             .fields
             .iter()
@@ -252,7 +241,7 @@ fn elements(model: &Model, context: ContextId) -> Vec<ElementRow> {
             .collect();
         rows.push(row("type", &ty.name.name, fields.join(", "), &ty.doc));
     }
-    for en in model.enums.iter().filter(|e| e.context == context) {
+    for en in c.enums.iter().map(|&e| model.enum_def(e)) {
         let variants: Vec<String> = en
             .variants
             .iter()
@@ -274,8 +263,19 @@ fn event_ref(model: &Model, event: EventId, from: ContextId) -> String {
 
 /// Text for a Markdown table cell: one line, `|` escaped.
 fn cell(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.replace('|', "\\|")
+    let mut out = String::with_capacity(text.len() + 2);
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        for (i, part) in word.split('|').enumerate() {
+            if i > 0 {
+                out.push_str("\\|");
+            }
+            out.push_str(part);
+        }
+    }
+    out
 }
 
 /// Free text (an open question) as literal Markdown on one line: every character

@@ -3,9 +3,13 @@
 //! AsyncAPI 3.0 document of what it publishes and consumes on the chosen backend.
 //!
 //! Both are machine formats built as ordered trees ([`tree::Node`]) and written
-//! with serde_json and serde_yaml: every value is derived from the model, and a
-//! template would only restate the tree. The trees keep members in the order they
-//! are added (a schema reads `$schema`, `title`, `type`, `properties`, ...);
+//! with serde_json and as serde_yaml writes YAML (a direct writer of the same bytes,
+//! serde_yaml itself for the rare shapes it does not cover): every value is derived
+//! from the model, and a template would only restate the tree. What the documents
+//! need from the whole model (subscriptions, emitters, names on the wire) is
+//! computed once per render (`asyncapi::Routes`), not once per event. The trees
+//! keep members in the order they are added (a schema reads `$schema`, `title`,
+//! `type`, `properties`, ...);
 //! collections come from the model's order or are sorted, so the bytes are
 //! deterministic.
 
@@ -20,11 +24,12 @@ use crate::wire::Wire;
 use std::path::PathBuf;
 
 pub fn render(model: &Model, wire: &Wire) -> Rendered {
+    let routes = asyncapi::Routes::of(model, wire);
     let mut files: Rendered = model
         .event_ids()
         .map(|e| {
             (
-                wire.schema_path(model, e),
+                routes.schema_paths[e.index()].clone(),
                 event_schema(model, e),
                 Owner::Storm,
             )
@@ -35,7 +40,7 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
             "schemas/{}/asyncapi.yaml",
             kebab(&model.context(context).name.name)
         ));
-        let body = asyncapi::document(model, wire, context).to_yaml();
+        let body = asyncapi::document(model, wire, &routes, context).to_yaml();
         files.push((path, body, Owner::Storm));
     }
     files

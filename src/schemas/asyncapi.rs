@@ -9,6 +9,7 @@ use crate::model::{Builtin, ContextId, EventId, EventOwner, Handler, Model, Type
 use crate::names::kebab;
 use crate::wire::{Backend, Wire, metadata};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 pub const VERSION: &str = "3.0.0";
 /// The reference parser reads JSON Schema as draft-07 (it has no draft-04 schema
@@ -19,21 +20,132 @@ const SNS_BINDING: &str = "0.1.0";
 const SQS_BINDING: &str = "0.2.0";
 const KAFKA_BINDING: &str = "0.5.0";
 
-/// `schemas/<context>/asyncapi.yaml` of one context.
-pub fn document(model: &Model, wire: &Wire, context: ContextId) -> Node {
-    let c = model.context(context);
-    let published: Vec<EventId> = model
-        .event_ids()
-        .filter(|&e| model.event(e).context == context)
-        .collect();
-    let mut consumed: BTreeMap<EventId, Vec<Handler>> = BTreeMap::new();
-    for sub in model.subscriptions() {
-        if sub.context == context {
-            consumed.entry(sub.event).or_default().push(sub.handler);
+/// What the documents need from the whole model, computed once for all of them:
+/// who publishes, consumes and emits each event.
+pub struct Routes {
+    /// Per context: the events it publishes, in model order.
+    published: Vec<Vec<EventId>>,
+    /// Per context: the events it consumes, with their handlers in subscription order.
+    consumed: Vec<BTreeMap<EventId, Vec<Handler>>>,
+    /// Per event: the contexts consuming it, sorted by name, without repeats.
+    consumers: Vec<Vec<ContextId>>,
+    /// Per event: the commands, then the externals, that emit it, in model order.
+    emitters: Vec<Vec<Emitter>>,
+    /// Per context: its names on the wire.
+    names: Vec<Names>,
+    /// Per event: the path of its JSON Schema, and the file's name.
+    pub schema_paths: Vec<PathBuf>,
+    schema_files: Vec<String>,
+}
+
+/// A context's names on the wire, as [`Wire`] spells them (asked once per context,
+/// not once per mention).
+struct Names {
+    kebab: String,
+    source: String,
+    inbox: String,
+    dead_letter_queue: String,
+    sns_topic: String,
+    topic: String,
+    consumer_group: String,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Emitter {
+    Command(usize),
+    External(usize),
+}
+
+impl Routes {
+    pub fn of(model: &Model, wire: &Wire) -> Routes {
+        let mut published = vec![Vec::new(); model.contexts.len()];
+        for event in model.event_ids() {
+            published[model.event(event).context.index()].push(event);
+        }
+        let mut consumed = vec![BTreeMap::<EventId, Vec<Handler>>::new(); model.contexts.len()];
+        let mut consumers = vec![Vec::new(); model.events.len()];
+        for sub in model.subscriptions() {
+            consumed[sub.context.index()]
+                .entry(sub.event)
+                .or_default()
+                .push(sub.handler);
+            consumers[sub.event.index()].push(sub.context);
+        }
+        for contexts in &mut consumers {
+            contexts.sort_by(|a, b| {
+                model
+                    .context(*a)
+                    .name
+                    .name
+                    .cmp(&model.context(*b).name.name)
+            });
+            contexts.dedup();
+        }
+        let mut emitters: Vec<Vec<Emitter>> = vec![Vec::new(); model.events.len()];
+        let emitted = |emitters: &mut Vec<Vec<Emitter>>, event: EventId, by: Emitter| {
+            let list = &mut emitters[event.index()];
+            // Once per emitter, however often it names the event.
+            if list.last() != Some(&by) {
+                list.push(by);
+            }
+        };
+        for (i, command) in model.commands.iter().enumerate() {
+            for r in &command.emits {
+                emitted(&mut emitters, r.id, Emitter::Command(i));
+            }
+        }
+        for (i, external) in model.externals.iter().enumerate() {
+            for r in &external.emits {
+                emitted(&mut emitters, r.id, Emitter::External(i));
+            }
+        }
+        let names = model
+            .context_ids()
+            .map(|c| Names {
+                kebab: kebab(&model.context(c).name.name),
+                source: wire.source(model, c),
+                inbox: wire.inbox(model, c),
+                dead_letter_queue: wire.dead_letter_queue(model, c),
+                sns_topic: wire.sns_topic(model, c),
+                topic: wire.topic(model, c),
+                consumer_group: wire.consumer_group(model, c),
+            })
+            .collect();
+        let schema_paths: Vec<PathBuf> = model
+            .event_ids()
+            .map(|e| wire.schema_path(model, e))
+            .collect();
+        let schema_files = schema_paths
+            .iter()
+            .map(|path| {
+                path.file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        Routes {
+            published,
+            consumed,
+            consumers,
+            emitters,
+            names,
+            schema_paths,
+            schema_files,
         }
     }
+}
+
+/// `schemas/<context>/asyncapi.yaml` of one context.
+pub fn document(model: &Model, wire: &Wire, routes: &Routes, context: ContextId) -> Node {
+    let c = model.context(context);
+    let published = &routes.published[context.index()];
+    let consumed = &routes.consumed[context.index()];
     let mut events = published.clone();
-    events.extend(consumed.keys().filter(|e| !published.contains(e)));
+    events.extend(
+        consumed
+            .keys()
+            .filter(|e| published.binary_search(e).is_err()),
+    );
 
     let mut channels = Node::map();
     let mut operations = Node::map();
@@ -42,25 +154,25 @@ pub fn document(model: &Model, wire: &Wire, context: ContextId) -> Node {
         let key = model.event_path(event);
         let receives = consumed.contains_key(&event);
         channels.set(
-            &key,
-            channel(model, wire, event, receives.then_some(context)),
+            key.clone(),
+            channel(model, wire, routes, event, receives.then_some(context)),
         );
-        messages.set(&key, message(model, wire, event, context));
-        if published.contains(&event) {
-            operations.set(&format!("{key}.send"), send(model, wire, event));
+        messages.set(key.clone(), message(model, wire, routes, event, context));
+        if published.binary_search(&event).is_ok() {
+            operations.set(format!("{key}.send"), send(model, wire, routes, event));
         }
         if let Some(handlers) = consumed.get(&event) {
             operations.set(
-                &format!("{key}.receive"),
-                receive(model, wire, event, context, handlers),
+                format!("{key}.receive"),
+                receive(model, wire, routes, event, context, handlers),
             );
         }
     }
 
     let info = Node::map()
-        .with("title", Node::str(&c.name.name))
+        .with("title", Node::str(c.name.name.clone()))
         .with("version", Node::str("1.0.0"))
-        .with_opt("description", c.doc.as_deref().map(Node::str));
+        .with_opt("description", c.doc.clone().map(Node::str));
     let mut doc = Node::map()
         .with("asyncapi", Node::str(VERSION))
         .with("info", info)
@@ -75,23 +187,29 @@ pub fn document(model: &Model, wire: &Wire, context: ContextId) -> Node {
 
 /// The channel of one event; `consumer` is this document's context when it
 /// receives the event.
-fn channel(model: &Model, wire: &Wire, event: EventId, consumer: Option<ContextId>) -> Node {
+fn channel(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    event: EventId,
+    consumer: Option<ContextId>,
+) -> Node {
     let e = model.event(event);
     let producer = e.context;
     let address = match wire.backend {
         Backend::Eventbridge => wire.event_type(model, event).to_string(),
-        Backend::SnsSqs => wire.sns_topic(model, producer),
-        Backend::Kafka => wire.topic(model, producer),
+        Backend::SnsSqs => routes.names[producer.index()].sns_topic.clone(),
+        Backend::Kafka => routes.names[producer.index()].topic.clone(),
     };
     let messages = Node::map().with(
-        &e.name.name,
+        e.name.name.clone(),
         Node::reference(format!("#/components/messages/{}", model.event_path(event))),
     );
     let mut node = Node::map()
         .with("address", Node::str(address.clone()))
-        .with_opt("description", e.doc.as_deref().map(Node::str))
+        .with_opt("description", e.doc.clone().map(Node::str))
         .with("messages", messages);
-    let inbox = consumer.map(|c| sqs_queue_binding(model, wire, c));
+    let inbox = consumer.map(|c| sqs_queue_binding(routes, c));
     match wire.backend {
         Backend::Eventbridge => {
             node = node.with_opt("bindings", inbox.map(|sqs| Node::map().with("sqs", sqs)));
@@ -99,8 +217,14 @@ fn channel(model: &Model, wire: &Wire, event: EventId, consumer: Option<ContextI
                 "x-eventbridge",
                 Node::map()
                     .with("bus", Node::str(wire.bus()))
-                    .with("source", Node::str(wire.source(model, producer)))
-                    .with("detail-type", Node::str(wire.event_type(model, event))),
+                    .with(
+                        "source",
+                        Node::str(routes.names[producer.index()].source.clone()),
+                    )
+                    .with(
+                        "detail-type",
+                        Node::str(wire.event_type(model, event).to_string()),
+                    ),
             );
         }
         Backend::SnsSqs => {
@@ -121,23 +245,20 @@ fn channel(model: &Model, wire: &Wire, event: EventId, consumer: Option<ContextI
 }
 
 /// The SQS channel binding of a consuming context's inbox and its dead-letter queue.
-fn sqs_queue_binding(model: &Model, wire: &Wire, consumer: ContextId) -> Node {
+fn sqs_queue_binding(routes: &Routes, consumer: ContextId) -> Node {
     let queue = |name: String| {
         Node::map()
             .with("name", Node::str(name))
             .with("fifoQueue", Node::Bool(false))
     };
-    let inbox = wire.inbox(model, consumer);
+    let names = &routes.names[consumer.index()];
     Node::map()
-        .with("queue", queue(inbox.clone()))
-        .with(
-            "deadLetterQueue",
-            queue(wire.dead_letter_queue(model, consumer)),
-        )
+        .with("queue", queue(names.inbox.clone()))
+        .with("deadLetterQueue", queue(names.dead_letter_queue.clone()))
         .with("bindingVersion", Node::str(SQS_BINDING))
 }
 
-fn operation(model: &Model, event: EventId, action: &str, description: String) -> Node {
+fn operation(model: &Model, event: EventId, action: &'static str, description: String) -> Node {
     let path = model.event_path(event);
     let name = &model.event(event).name.name;
     Node::map()
@@ -152,40 +273,21 @@ fn operation(model: &Model, event: EventId, action: &str, description: String) -
         )
 }
 
-fn send(model: &Model, wire: &Wire, event: EventId) -> Node {
-    let mut emitters: Vec<String> = model
-        .commands
+fn send(model: &Model, wire: &Wire, routes: &Routes, event: EventId) -> Node {
+    let emitters: Vec<String> = routes.emitters[event.index()]
         .iter()
-        .filter(|c| c.emits.iter().any(|r| r.id == event))
-        .map(|c| format!("command `{}`", c.name.name))
+        .map(|by| match *by {
+            Emitter::Command(i) => format!("command `{}`", model.commands[i].name.name),
+            Emitter::External(i) => format!("external system `{}`", model.externals[i].name.name),
+        })
         .collect();
-    emitters.extend(
-        model
-            .externals
-            .iter()
-            .filter(|x| x.emits.iter().any(|r| r.id == event))
-            .map(|x| format!("external system `{}`", x.name.name)),
-    );
     let mut description = format!("Publishes `{}`", model.event(event).name.name);
     if !emitters.is_empty() {
         description.push_str(&format!(", emitted by {}", emitters.join(", ")));
     }
     description.push('.');
     let mut node = operation(model, event, "send", description);
-    let mut consumers: Vec<ContextId> = model
-        .subscriptions()
-        .iter()
-        .filter(|s| s.event == event)
-        .map(|s| s.context)
-        .collect();
-    consumers.sort_by(|a, b| {
-        model
-            .context(*a)
-            .name
-            .name
-            .cmp(&model.context(*b).name.name)
-    });
-    consumers.dedup();
+    let consumers = &routes.consumers[event.index()];
     // The SNS binding needs at least one consumer; an event nobody subscribes to
     // has only the channel's topic binding.
     if wire.backend == Backend::SnsSqs && !consumers.is_empty() {
@@ -196,11 +298,14 @@ fn send(model: &Model, wire: &Wire, event: EventId) -> Node {
                     .with("protocol", Node::str("sqs"))
                     .with(
                         "endpoint",
-                        Node::map().with("name", Node::str(wire.inbox(model, c))),
+                        Node::map().with("name", Node::str(routes.names[c.index()].inbox.clone())),
                     )
                     .with(
                         "filterPolicy",
-                        Node::map().with("type", Node::strings([wire.event_type(model, event)])),
+                        Node::map().with(
+                            "type",
+                            Node::strings([wire.event_type(model, event).to_string()]),
+                        ),
                     )
                     .with("filterPolicyScope", Node::str("MessageBody"))
                     .with("rawMessageDelivery", Node::Bool(true))
@@ -208,7 +313,10 @@ fn send(model: &Model, wire: &Wire, event: EventId) -> Node {
                         "redrivePolicy",
                         Node::map().with(
                             "deadLetterQueue",
-                            Node::map().with("name", Node::str(wire.dead_letter_queue(model, c))),
+                            Node::map().with(
+                                "name",
+                                Node::str(routes.names[c.index()].dead_letter_queue.clone()),
+                            ),
                         ),
                     )
             })
@@ -217,7 +325,10 @@ fn send(model: &Model, wire: &Wire, event: EventId) -> Node {
         let sns = Node::map()
             .with(
                 "topic",
-                Node::map().with("name", Node::str(wire.sns_topic(model, producer))),
+                Node::map().with(
+                    "name",
+                    Node::str(routes.names[producer.index()].sns_topic.clone()),
+                ),
             )
             .with("consumers", Node::List(subscriptions))
             .with("bindingVersion", Node::str(SNS_BINDING));
@@ -229,6 +340,7 @@ fn send(model: &Model, wire: &Wire, event: EventId) -> Node {
 fn receive(
     model: &Model,
     wire: &Wire,
+    routes: &Routes,
     event: EventId,
     context: ContextId,
     handlers: &[Handler],
@@ -249,7 +361,10 @@ fn receive(
     let bindings = match wire.backend {
         Backend::Eventbridge | Backend::SnsSqs => {
             let queue = Node::map()
-                .with("name", Node::str(wire.inbox(model, context)))
+                .with(
+                    "name",
+                    Node::str(routes.names[context.index()].inbox.clone()),
+                )
                 .with("fifoQueue", Node::Bool(false));
             Node::map().with(
                 "sqs",
@@ -263,9 +378,10 @@ fn receive(
             Node::map()
                 .with(
                     "groupId",
-                    Node::map()
-                        .with("type", Node::str("string"))
-                        .with("enum", Node::strings([wire.consumer_group(model, context)])),
+                    Node::map().with("type", Node::str("string")).with(
+                        "enum",
+                        Node::strings([routes.names[context.index()].consumer_group.clone()]),
+                    ),
                 )
                 .with("bindingVersion", Node::str(KAFKA_BINDING)),
         ),
@@ -275,31 +391,27 @@ fn receive(
 }
 
 /// The message of one event, as described from `from`'s document.
-fn message(model: &Model, wire: &Wire, event: EventId, from: ContextId) -> Node {
+fn message(model: &Model, wire: &Wire, routes: &Routes, event: EventId, from: ContextId) -> Node {
     let e = model.event(event);
-    let schema_path = wire.schema_path(model, event);
-    let file = schema_path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let file = &routes.schema_files[event.index()];
     let reference = if e.context == from {
         format!("./{file}")
     } else {
-        format!("../{}/{file}", kebab(&model.context(e.context).name.name))
+        format!("../{}/{file}", routes.names[e.context.index()].kebab)
     };
     let payload = Node::map()
         .with("schemaFormat", Node::str(SCHEMA_FORMAT))
         .with("schema", Node::reference(reference));
     let mut node = Node::map()
-        .with("name", Node::str(&e.name.name))
+        .with("name", Node::str(e.name.name.clone()))
         .with(
             "title",
             Node::str(format!("{} v{}", e.name.name, e.version)),
         )
-        .with_opt("description", e.doc.as_deref().map(Node::str))
+        .with_opt("description", e.doc.clone().map(Node::str))
         .with("contentType", Node::str("application/json"))
         .with("payload", payload);
-    let source = wire.source(model, e.context);
+    let source = routes.names[e.context.index()].source.clone();
     match wire.backend {
         Backend::Eventbridge => {
             let detail_metadata = Node::map().with("key", Node::str(metadata::KEY)).with(
@@ -314,7 +426,10 @@ fn message(model: &Model, wire: &Wire, event: EventId, from: ContextId) -> Node 
                 "x-eventbridge",
                 Node::map()
                     .with("source", Node::str(source))
-                    .with("detail-type", Node::str(wire.event_type(model, event)))
+                    .with(
+                        "detail-type",
+                        Node::str(wire.event_type(model, event).to_string()),
+                    )
                     .with("detail-metadata", detail_metadata),
             );
         }
@@ -336,7 +451,7 @@ fn message(model: &Model, wire: &Wire, event: EventId, from: ContextId) -> Node 
                     .with("specversion", Node::str("1.0"))
                     .with("mode", Node::str("structured"))
                     .with("source", Node::str(source))
-                    .with("type", Node::str(wire.event_type(model, event)))
+                    .with("type", Node::str(wire.event_type(model, event).to_string()))
                     .with("dataschema", Node::str(wire.dataschema(model, event)))
                     .with("datacontenttype", Node::str("application/json")),
             );
@@ -367,7 +482,7 @@ fn kafka_key(model: &Model, event: EventId) -> Option<Node> {
     let schema = match schema {
         Node::Map(members) => members.into_iter().fold(
             Node::map().with("description", Node::str(description)),
-            |n, (k, v)| n.with(&k, v),
+            |n, (k, v)| n.with(k, v),
         ),
         other => other,
     };

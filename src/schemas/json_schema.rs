@@ -28,8 +28,8 @@ pub fn event_schema(model: &Model, event: EventId) -> Node {
     let keys = DefinitionKeys::of(model, e.context, &e.fields);
     let schema = Node::map()
         .with("$schema", Node::str(DRAFT_04))
-        .with("title", Node::str(&e.name.name))
-        .with_opt("description", e.doc.as_deref().map(Node::str));
+        .with("title", Node::str(e.name.name.clone()))
+        .with_opt("description", e.doc.clone().map(Node::str));
     let mut schema = object(schema, &e.fields, &keys);
     if !keys.order.is_empty() {
         let definitions: BTreeMap<&str, Node> = keys
@@ -42,7 +42,7 @@ pub fn event_schema(model: &Model, event: EventId) -> Node {
             Node::Map(
                 definitions
                     .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
+                    .map(|(k, v)| (k.to_string().into(), v))
                     .collect(),
             ),
         );
@@ -63,7 +63,7 @@ fn object(head: Node, fields: &[Field], keys: &DefinitionKeys) -> Node {
                 type_schema(ty, keys)
             }
         };
-        properties.set(&field.name.name, described(schema, &field.doc));
+        properties.set(field.name.name.clone(), described(schema, &field.doc));
     }
     let mut node = head
         .with("type", Node::str("object"))
@@ -79,7 +79,7 @@ fn definition(model: &Model, r: TypeRef, keys: &DefinitionKeys) -> Node {
     match r {
         TypeRef::Type(t) => {
             let def = model.type_def(t);
-            let head = Node::map().with_opt("description", def.doc.as_deref().map(Node::str));
+            let head = Node::map().with_opt("description", def.doc.clone().map(Node::str));
             object(head, &def.fields, keys)
         }
         TypeRef::Enum(e) => {
@@ -105,7 +105,7 @@ fn definition(model: &Model, r: TypeRef, keys: &DefinitionKeys) -> Node {
             }
             node.with(
                 "enum",
-                Node::strings(def.variants.iter().map(|v| v.name.name.as_str())),
+                Node::strings(def.variants.iter().map(|v| v.name.name.clone())),
             )
         }
     }
@@ -126,7 +126,7 @@ fn type_schema(ty: &Type, keys: &DefinitionKeys) -> Node {
 }
 
 pub fn builtin(b: Builtin) -> Node {
-    let string = |format: Option<&str>, pattern: &str| {
+    let string = |format: Option<&'static str>, pattern: &'static str| {
         Node::map()
             .with("type", Node::str("string"))
             .with_opt("format", format.map(Node::str))
@@ -149,7 +149,7 @@ fn nullable(schema: Node) -> Node {
     match schema.get("type") {
         // `pattern`, `format` and `items` only constrain their own type: null passes.
         Some(Node::Str(ty)) if schema.get("$ref").is_none() => {
-            let ty = Node::strings([ty.as_str(), "null"]);
+            let ty = Node::strings([ty.clone(), "null".into()]);
             let mut schema = schema;
             schema.set("type", ty);
             schema
@@ -167,14 +167,14 @@ fn described(schema: Node, doc: &Doc) -> Node {
     let Some(doc) = doc else {
         return schema;
     };
-    let head = Node::map().with("description", Node::str(doc));
+    let head = Node::map().with("description", Node::str(doc.clone()));
     if schema.get("$ref").is_some() {
         return head.with("allOf", Node::List(vec![schema]));
     }
     match schema {
         Node::Map(members) => members
             .into_iter()
-            .fold(head, |node, (k, v)| node.with(&k, v)),
+            .fold(head, |node, (k, v)| node.with(k, v)),
         other => other,
     }
 }
