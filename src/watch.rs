@@ -6,7 +6,7 @@
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long the files must stay quiet before a change counts: one save often
 /// arrives as several events (truncate, write, rename, metadata).
@@ -90,14 +90,18 @@ impl Changes {
     }
 
     /// Blocks until the model or config changed, then waits for quiet. Returns the
-    /// changed paths, or `None` when watching stopped.
+    /// changed paths, or `None` when watching stopped. Only relevant events restart
+    /// the quiet period: a log file in the same directory that is read or written
+    /// every few milliseconds must not hold a change back forever.
     pub fn next(&self) -> Option<Vec<PathBuf>> {
         let mut changed: Vec<PathBuf> = Vec::new();
+        let mut quiet_at = Instant::now();
         loop {
             let event = if changed.is_empty() {
                 self.events.recv().ok()?
             } else {
-                match self.events.recv_timeout(DEBOUNCE) {
+                let wait = quiet_at.saturating_duration_since(Instant::now());
+                match self.events.recv_timeout(wait) {
                     Ok(event) => event,
                     Err(RecvTimeoutError::Timeout) => {
                         changed.sort();
@@ -111,7 +115,11 @@ impl Changes {
             if matches!(event.kind, notify::EventKind::Access(_)) {
                 continue;
             }
+            let before = changed.len();
             changed.extend(event.paths.into_iter().filter(|p| self.relevant(p)));
+            if changed.len() > before {
+                quiet_at = Instant::now() + DEBOUNCE;
+            }
         }
     }
 }

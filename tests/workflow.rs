@@ -20,6 +20,8 @@
 //!   every file below DIR that storm owns has a valid checksum (old or new, never half)
 //! - `sleep MS`: let time pass (a run trusts its stamp only for files older than
 //!   a second, see `storm::stamp`)
+//! - `noise PATH`: from now until `stop`, append a line to PATH and read it back
+//!   every 5 ms (a log file beside the model, a busy editor)
 
 mod common;
 
@@ -41,6 +43,13 @@ struct Scenario {
     last_exit: i32,
     stamps: std::collections::HashMap<String, SystemTime>,
     watch: Option<Watch>,
+    noise: Option<Noise>,
+}
+
+/// A file written and read every few milliseconds in the background.
+struct Noise {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 fn storm(dir: &Path) -> Command {
@@ -216,7 +225,31 @@ impl Scenario {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
+            "noise" => {
+                let path = self.path(args[0]);
+                let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let quit = Arc::clone(&stop);
+                let thread = std::thread::spawn(move || {
+                    use std::io::Write;
+                    while !quit.load(std::sync::atomic::Ordering::Relaxed) {
+                        if let Ok(mut f) = std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(&path)
+                        {
+                            let _ = writeln!(f, "noise");
+                        }
+                        let _ = std::fs::read(&path);
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                });
+                self.noise = Some(Noise { stop, thread });
+            }
             "stop" => {
+                if let Some(noise) = self.noise.take() {
+                    noise.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    let _ = noise.thread.join();
+                }
                 let mut watch = self.watch.take().expect("stop needs a watch");
                 let _ = watch.child.kill();
                 let _ = watch.child.wait();
@@ -334,6 +367,7 @@ fn workflow_scenarios() {
             last_exit: 0,
             stamps: Default::default(),
             watch: None,
+            noise: None,
         };
         let lines: Vec<&str> = text.lines().collect();
         let mut iter = lines.iter();
