@@ -744,7 +744,13 @@ fn run_generate(
         }
         return (OK, Some(summary));
     }
-    let files = crate::generate::files(&analysis.model, &wire, targets);
+    let files = match crate::generate::files(&analysis.model, &wire, targets) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return (FAILED, None);
+        }
+    };
     let plan = match crate::writer::plan(out, &files, mode.force) {
         Ok(plan) => plan,
         Err(e) => return (fail(format!("cannot read `{}`: {e}", out.display())), None),

@@ -46,8 +46,14 @@ pub type Rendered = Vec<(PathBuf, String, Owner)>;
 
 /// Every generated file, by path relative to the output directory. Files storm
 /// owns carry their marker. The Rust target (the largest, itself spread over the
-/// cores) renders beside the others.
-pub fn files(model: &Model, wire: &Wire, targets: Targets) -> BTreeMap<PathBuf, Output> {
+/// cores) renders beside the others. The error says why a target cannot be
+/// rendered as the backend would accept it (a routing template too large even for
+/// nested stacks).
+pub fn files(
+    model: &Model,
+    wire: &Wire,
+    targets: Targets,
+) -> Result<BTreeMap<PathBuf, Output>, String> {
     std::thread::scope(|scope| {
         let rust = targets
             .rust
@@ -57,7 +63,7 @@ pub fn files(model: &Model, wire: &Wire, targets: Targets) -> BTreeMap<PathBuf, 
             files.extend(marked(crate::schemas::render(model, wire)));
         }
         if targets.routing {
-            files.extend(marked(crate::routing::render(model, wire)));
+            files.extend(marked(crate::routing::render(model, wire)?));
         }
         if targets.docs {
             files.extend(marked(vec![(
@@ -70,7 +76,7 @@ pub fn files(model: &Model, wire: &Wire, targets: Targets) -> BTreeMap<PathBuf, 
             let rust = rust.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             files.extend(rust);
         }
-        files
+        Ok(files)
     })
 }
 

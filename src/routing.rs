@@ -13,6 +13,7 @@
 
 mod cloudformation;
 mod kafka;
+pub mod stacks;
 
 use crate::generate::{Owner, Rendered};
 use crate::model::{ContextId, EventId, Model};
@@ -28,24 +29,47 @@ pub struct Options {
     pub kms_key: Option<String>,
 }
 
-pub fn render(model: &Model, wire: &Wire) -> Rendered {
-    let options = &wire.routing;
-    let routes = Routes::of(model);
-    let files: Vec<(String, String)> = match wire.backend {
-        Backend::Eventbridge => vec![(
-            "routing/eventbridge/template.yaml".to_string(),
-            cloudformation::eventbridge(model, wire, &routes, options),
-        )],
-        Backend::SnsSqs => vec![(
-            "routing/sns-sqs/template.yaml".to_string(),
-            cloudformation::sns_sqs(model, wire, &routes, options),
-        )],
-        Backend::Kafka => kafka::render(model, wire, &routes),
+/// The routing files of `wire.backend`. An AWS template beyond CloudFormation's
+/// limits is written as a root `template.yaml` with its nested stacks beside it
+/// (`stacks/*.yaml`, see [`stacks`]); the error says why a template cannot be
+/// split into stacks AWS accepts.
+pub fn render(model: &Model, wire: &Wire) -> Result<Rendered, String> {
+    let files: Vec<(String, String)> = match template(model, wire) {
+        Some(template) => {
+            let dir = format!("routing/{}", wire.backend.as_str());
+            stacks::split(template)
+                .map_err(|e| format!("the {} routing template: {e}", wire.backend.as_str()))?
+                .into_iter()
+                .map(|(file, tree)| (format!("{dir}/{file}"), yaml(&tree)))
+                .collect()
+        }
+        None => kafka::render(model, wire, &Routes::of(model)),
     };
-    files
+    Ok(files
         .into_iter()
         .map(|(path, body)| (PathBuf::from(path), body, Owner::Storm))
-        .collect()
+        .collect())
+}
+
+/// The CloudFormation template of an AWS backend as one tree, before it is split
+/// into stacks; `None` for Kafka.
+pub fn template(model: &Model, wire: &Wire) -> Option<serde_json::Value> {
+    let options = &wire.routing;
+    match wire.backend {
+        Backend::Eventbridge => Some(cloudformation::eventbridge(
+            model,
+            wire,
+            &Routes::of(model),
+            options,
+        )),
+        Backend::SnsSqs => Some(cloudformation::sns_sqs(
+            model,
+            wire,
+            &Routes::of(model),
+            options,
+        )),
+        Backend::Kafka => None,
+    }
 }
 
 /// Who receives what: for each consuming context, for each producing context, the
@@ -96,8 +120,8 @@ pub fn stores(model: &Model) -> Vec<ContextId> {
         .collect()
 }
 
-/// A YAML document from a JSON-like tree.
-fn yaml(value: &serde_json::Value) -> String {
+/// A YAML document from a JSON-like tree, as every routing file is written.
+pub fn yaml(value: &serde_json::Value) -> String {
     let text =
         serde_yaml::to_string(value).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"));
     quote_dates(&text)

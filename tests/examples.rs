@@ -34,9 +34,11 @@ fn examples_check_clean_and_generate_deterministically() {
         for backend in [Backend::Eventbridge, Backend::SnsSqs, Backend::Kafka] {
             let wire = Wire::new(common::stem(&example), backend);
             let first =
-                storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL);
+                storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL)
+                    .expect("renders");
             let again =
-                storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL);
+                storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL)
+                    .expect("renders");
             assert!(
                 !first.is_empty(),
                 "{}: nothing generated",

@@ -88,7 +88,8 @@ fn meaning(files: &[(PathBuf, String)]) -> Vec<String> {
             storm::generate::files(&analysis.model, &wire, storm::generate::Targets::ALL)
         });
         match generated {
-            Ok(generated) => {
+            Ok(Err(unrenderable)) => out.push(format!("error: {unrenderable}")),
+            Ok(Ok(generated)) => {
                 for (path, output) in generated {
                     out.push(format!(
                         "{} {:?}\n{}",

@@ -77,6 +77,7 @@ fn load(path: &Path, backend: Backend) -> (Model, Wire) {
 
 fn rendered(model: &Model, wire: &Wire) -> Vec<(String, String)> {
     generate::files(model, wire, ROUTING_ONLY)
+        .unwrap_or_else(|e| panic!("{}: {e}", wire.namespace))
         .into_iter()
         .map(|(path, output)| (path.to_string_lossy().replace('\\', "/"), output.content))
         .collect()

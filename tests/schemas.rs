@@ -85,8 +85,8 @@ fn schemas_target() {
         let model = analyze(&path);
         for backend in BACKENDS {
             let wire = wire(backend);
-            let files = generate::files(&model, &wire, SCHEMAS_ONLY);
-            if files != generate::files(&model, &wire, SCHEMAS_ONLY) {
+            let files = generate::files(&model, &wire, SCHEMAS_ONLY).expect("renders");
+            if files != generate::files(&model, &wire, SCHEMAS_ONLY).expect("renders") {
                 problems.push(format!("{name} ({backend:?}): output differs run to run"));
             }
             let out = tmp.path().join(&name).join(backend.as_str());

@@ -4,7 +4,7 @@
 //! event store tables (the key layout of cqrs-es's `dynamo-es`) and the pipes that
 //! carry what the service appends to its store onto the broker.
 
-use super::{Options, Routes, publishers, stores, yaml};
+use super::{Options, Routes, publishers, stores};
 use crate::model::{ContextId, EventId, Model};
 use crate::wire::{Wire, metadata};
 use serde_json::{Map, Value, json};
@@ -184,7 +184,7 @@ impl Template {
             .insert(id, json!({ "Description": description, "Value": value }));
     }
 
-    fn finish(mut self, description: &str) -> String {
+    fn finish(mut self, description: &str) -> Value {
         if self.resources.is_empty() {
             // CloudFormation rejects a template without resources; a model with
             // nothing to route still gets a stack that deploys (and does nothing).
@@ -201,7 +201,7 @@ impl Template {
         if !self.outputs.is_empty() {
             template.insert("Outputs".into(), Value::Object(self.outputs));
         }
-        yaml(&Value::Object(template))
+        Value::Object(template)
     }
 }
 
@@ -581,7 +581,7 @@ fn pattern_chunks(source: &str, types: Vec<String>) -> Vec<Value> {
     chunks.iter().map(|c| pattern(c)).collect()
 }
 
-pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -> String {
+pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -> Value {
     let encryption = Encryption::of(options);
     let mut t = Template::default();
     let bus = t.ids.take("EventBus");
@@ -704,7 +704,7 @@ pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes, options: &Option
     ))
 }
 
-pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -> String {
+pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -> Value {
     let encryption = Encryption::of(options);
     let mut t = Template::default();
     let mut topics: BTreeMap<ContextId, String> = BTreeMap::new();

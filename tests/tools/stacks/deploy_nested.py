@@ -9,7 +9,10 @@ split, `stacks/*.yaml`, and `expected`: how many resources of some types the
 model calls for (queues, rules, topics, subscriptions, tables, state machines,
 schemas). Per case:
 
-1. cfn-lint reports nothing on any file (one run for all cases).
+1. cfn-lint reports nothing on any file (one run for all cases), and checkov
+   (STORM_CHECKOV, run as tests/tools/routing/check_routing.py runs it) reports
+   no failed check and no parsing error on any file: the split keeps storm's
+   safe defaults.
 2. The files together hold the expected number of resources of each type.
 3. moto, end to end, the way `aws cloudformation package` + `deploy` work: every
    nested template is uploaded to an S3 bucket, the root's `TemplateURL`s are
@@ -52,6 +55,10 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.cloudformation.models import Stack as MotoStack  # noqa: E402
+
+# checkov is run exactly as the routing harness runs it.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "routing"))
+import check_routing  # noqa: E402
 
 
 def _stack_output(self, attribute):
@@ -369,6 +376,7 @@ def main():
     for case in cases:
         case_dir = Path(case["dir"])
         paths += [str(p) for p in sorted(case_dir.rglob("*.yaml"))]
+    scan = check_routing.checkov(paths)
     lint = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--", *paths],
         capture_output=True,
@@ -378,6 +386,10 @@ def main():
         failures.append(f"cfn-lint:\n{lint.stdout}{lint.stderr}")
     else:
         print(f"cfn-lint: nothing to report on {len(paths)} files")
+    scanned = check_routing.checkov_failures(scan, paths)
+    failures.extend(scanned)
+    if scan is not None and not scanned:
+        print(f"checkov: no failed check on {len(paths)} files")
     for case in cases:
         name = case["name"]
         files = load(Path(case["dir"]))
