@@ -1,8 +1,12 @@
 use storm::cli;
 
 fn main() {
+    end_quietly_on_closed_pipe();
     std::panic::set_hook(Box::new(|info| {
-        eprintln!(
+        use std::io::Write;
+        // The message may not get through (stderr closed); the exit code does.
+        let _ = writeln!(
+            std::io::stderr(),
             "error: this is a bug in storm, not in your model: {info}\n\
              Please report it with the command you ran and, if you can, the model."
         );
@@ -19,3 +23,24 @@ fn main() {
     };
     std::process::exit(code);
 }
+
+/// Output into a pipe whose reader has gone (`storm check | head -1`) ends storm
+/// the way it ends `cat` and `grep`: by SIGPIPE, which a shell does not report,
+/// rather than as a failed write that Rust's runtime turns into a panic. Rust
+/// ignores SIGPIPE at start-up; this restores the default.
+#[cfg(unix)]
+fn end_quietly_on_closed_pipe() {
+    unsafe extern "C" {
+        fn signal(signum: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: setting a signal's disposition to the default, before any thread
+    // starts, touches no Rust state.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn end_quietly_on_closed_pipe() {}
