@@ -15,7 +15,7 @@
 
 mod asyncapi;
 mod json_schema;
-mod tree;
+pub(crate) mod tree;
 
 use crate::generate::{Owner, Rendered};
 use crate::model::{EventId, Model};

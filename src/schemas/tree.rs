@@ -13,6 +13,7 @@ pub type Text = Cow<'static, str>;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
     Bool(bool),
+    Int(i64),
     Str(Text),
     List(Vec<Node>),
     Map(Vec<(Text, Node)>),
@@ -69,6 +70,28 @@ impl Node {
         S: Into<Text>,
     {
         Node::List(items.into_iter().map(|s| Node::Str(s.into())).collect())
+    }
+
+    /// The same tree from serde_json (members in the map's order); `None` when it
+    /// holds what a `Node` has no form for (null, a fraction, an integer beyond
+    /// `i64`).
+    pub fn from_json(value: &serde_json::Value) -> Option<Node> {
+        use serde_json::Value;
+        Some(match value {
+            Value::Bool(b) => Node::Bool(*b),
+            Value::Number(n) => Node::Int(n.as_i64()?),
+            Value::String(s) => Node::Str(Text::Owned(s.clone())),
+            Value::Array(items) => {
+                Node::List(items.iter().map(Node::from_json).collect::<Option<_>>()?)
+            }
+            Value::Object(members) => Node::Map(
+                members
+                    .iter()
+                    .map(|(k, v)| Some((Text::Owned(k.clone()), Node::from_json(v)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            Value::Null => return None,
+        })
     }
 
     /// Pretty JSON, two-space indent, ending in a newline.
@@ -206,6 +229,10 @@ mod yaml {
                     self.plain(if *b { "true" } else { "false" });
                     Some(())
                 }
+                Node::Int(n) => {
+                    self.plain(&n.to_string());
+                    Some(())
+                }
                 Node::Str(s) => self.value(s, parent + 2),
                 Node::Map(members) => self.mapping(members, parent + 2),
                 Node::List(items) => {
@@ -271,14 +298,17 @@ mod yaml {
             self.indention = false;
         }
 
-        /// `|-` and the lines: only text that starts with neither a space nor a
-        /// break and ends without a break (no indentation or keep hint).
+        /// `|-` (no final break) or `|` (one final break) and the lines: only
+        /// text that starts with neither a space nor a break and does not end in
+        /// two breaks (no indentation or keep hint).
         fn literal(&mut self, s: &str, indent: usize) -> Option<()> {
-            if s.starts_with([' ', '\n']) || s.ends_with('\n') {
+            if s.starts_with([' ', '\n']) || s.ends_with("\n\n") {
                 return None;
             }
             self.indicator("|", true, false, false);
-            self.indicator("-", false, false, false);
+            if !s.ends_with('\n') {
+                self.indicator("-", false, false, false);
+            }
             self.put_break();
             self.indention = true;
             self.whitespace = true;
@@ -585,6 +615,7 @@ impl Serialize for Node {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Node::Bool(b) => serializer.serialize_bool(*b),
+            Node::Int(n) => serializer.serialize_i64(*n),
             Node::Str(s) => serializer.serialize_str(s),
             Node::List(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
@@ -694,11 +725,13 @@ mod tests {
     fn documents() -> Vec<Node> {
         let strings = strings();
         let mut docs = Vec::new();
-        for chunk in strings.chunks(3) {
+        for (n, chunk) in strings.chunks(3).enumerate() {
             let [a, b, c] = [0, 1, 2].map(|i| chunk.get(i).cloned().unwrap_or_default());
+            let int = (n as i64 - 1000) * 7_919_000_003;
             docs.push(
                 Node::map()
                     .with(a.clone(), Node::str(b.clone()))
+                    .with("count", Node::Int(int))
                     .with(
                         "nested",
                         Node::map()
