@@ -21,7 +21,9 @@
 //!   and the whole item still fits in [`WIDTH`] columns; otherwise it has one entry
 //!   per line without commas, and the item goes on after its `}` (`} emits A, B`);
 //! - reference lists (`emits`, `requires`, `when`, `from`, context-map patterns) are
-//!   written on one line with `, ` between names;
+//!   written with `, ` between names, on one line as long as it fits in [`WIDTH`]
+//!   columns; the names that do not fit go on continuation lines, two spaces further
+//!   in (and so do the item's blocks);
 //! - spacing: `name: Type`, `Type?`, `[Type]`, `Context.Name`, `Up -> Down : a, b`;
 //! - a `//` comment stays at the end of its line (`// c` after the token it
 //!   followed) or on a line of its own, indented like what follows it; a comment
@@ -675,7 +677,17 @@ impl Printer<'_, '_> {
         for (i, piece) in pieces.iter().enumerate() {
             match piece {
                 Piece::Tok(t, sep) => {
-                    let brk = if i == 0 { first } else { Break::Sep(*sep) };
+                    let mut brk = if i == 0 { first } else { Break::Sep(*sep) };
+                    // A reference list too long for its line goes on after a comma,
+                    // on continuation lines.
+                    if i > 0
+                        && matches!(sep, Sep::Comma)
+                        && self.toks[*t].comments.is_empty()
+                        && self.column() + sep_width(*sep) + self.len(*t) > WIDTH
+                    {
+                        self.out.push(',');
+                        brk = Break::line(cont, false, false, false);
+                    }
                     if self.put(*t, brk, cont) && i > 0 {
                         base = cont;
                     }
