@@ -154,6 +154,33 @@ fn identifiers_clash(model: &Model, diags: &mut Diagnostics) {
         let names: Vec<&Name> = fields.iter().map(|f| &f.name).collect();
         clashes(&names, names::snake, "field", "in generated code", diags);
     }
+    event_fields_leave_metadata_free(model, diags);
+}
+
+/// An EventBridge event's `detail` is the payload's fields plus storm's metadata
+/// object under one reserved key (outputs.md, "Events on the wire"): an event field
+/// of that name would be overwritten by it, or taken for it.
+fn event_fields_leave_metadata_free(model: &Model, diags: &mut Diagnostics) {
+    let key = crate::wire::metadata::KEY;
+    for event in &model.events {
+        for field in event.fields.iter().filter(|f| f.name.name == key) {
+            diags.push(
+                Diagnostic::new(
+                    Code::IdentifierClash,
+                    field.name.span,
+                    format!(
+                        "field `{key}` of event `{}` clashes with the `{key}` object events carry on the wire",
+                        event.name.name
+                    ),
+                )
+                .label(format!("`{key}` is reserved in an event's payload"))
+                .help(format!(
+                    "rename the field (e.g. `{}_{key}`); EventBridge delivers the aggregate id and version in `detail.{key}`",
+                    names::snake(&event.name.name)
+                )),
+            );
+        }
+    }
 }
 
 /// Reports names that differ as written but become the same identifier, and names

@@ -109,7 +109,8 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
         let workers: Vec<_> = ids
             .chunks(chunk)
             .map(|ids| {
-                let (renderer, root, contracts) = (&renderer, &root, &contracts);
+                let (renderer, root, contracts, envelope) =
+                    (&renderer, &root, &contracts, &envelope);
                 scope.spawn(move || {
                     let mut out = Rendered::new();
                     let mut summaries = Vec::with_capacity(ids.len());
@@ -133,7 +134,7 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
         files.push(rendered);
         summaries.extend(summary);
     }
-    let plan = plan::plan(wire, envelope, summaries);
+    let plan = plan::plan(wire, &envelope, summaries);
     let whole = values(&plan);
     let mut out: Rendered = vec![
         renderer.storm(root.join("Cargo.toml"), "workspace.toml", &whole),

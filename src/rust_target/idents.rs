@@ -22,8 +22,15 @@ pub fn pascal_ident(name: &str) -> String {
     escape(pascal(name))
 }
 
+/// Keywords that cannot be raw identifiers: an element named `Crate` gets module,
+/// method or field `crate_` (`storm check` rejects fields and contexts of these
+/// names; elements keep their type names, which are usable).
+const NOT_RAW: &[&str] = &["crate", "self", "super", "Self"];
+
 fn escape(ident: String) -> String {
-    if KEYWORDS.contains(&ident.as_str()) {
+    if NOT_RAW.contains(&ident.as_str()) {
+        format!("{ident}_")
+    } else if KEYWORDS.contains(&ident.as_str()) {
         format!("r#{ident}")
     } else {
         ident

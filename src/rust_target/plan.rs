@@ -18,7 +18,7 @@ pub struct Plan {
     pub members: Vec<String>,
     pub namespace: String,
     /// The contracts module with envelopes and metadata (`envelope`, unless a
-    /// context takes that name).
+    /// context takes that name: see [`envelope_module`]).
     pub envelope: String,
     pub metadata: MetadataKeys,
     /// What the contracts crate's tests see of each context.
@@ -34,6 +34,8 @@ pub struct Plan {
 #[derive(Serialize)]
 pub struct TestedContext {
     pub module: String,
+    /// `use ::contracts::<module> as model;` (without a rename that rustfmt drops).
+    pub model_use: String,
     pub any_event_round_trips: bool,
     pub events: Vec<TestedEvent>,
 }
@@ -75,6 +77,7 @@ impl Summary {
             module: context.module.clone(),
             doc: std::mem::take(&mut context.doc),
             tested: TestedContext {
+                model_use: model_use("use", &context.module),
                 module: context.module.clone(),
                 any_event_round_trips: context.any_event_round_trips,
                 events,
@@ -97,6 +100,8 @@ pub struct ContextPlan {
     pub doc: Vec<String>,
     /// The context's module in the contracts crate.
     pub module: String,
+    /// `pub use ::contracts::<module> as model;`, without a rename rustfmt drops.
+    pub model_use: String,
     /// Folder and package of its service crate (`ordering-service`).
     pub package: String,
     /// Library name of its service crate (`ordering_service`).
@@ -121,7 +126,7 @@ pub struct ContextPlan {
     /// (module, doc lines) of every aggregate, sorted as rustfmt orders `mod`s.
     pub aggregate_modules: Vec<(String, Vec<String>)>,
     /// The behaviour module of policies and projections: `handlers`, unless an
-    /// aggregate takes that name.
+    /// aggregate takes that name; then `reactions`, `reactions2`, ...
     pub handlers_module: String,
     /// The `H: ...` line of `dispatch` and `receive`, laid out.
     pub bounds: String,
@@ -199,6 +204,8 @@ pub struct CommandPlan {
     pub ident: String,
     pub wire: String,
     pub method: String,
+    /// The start of its test names (the method, bare).
+    pub test: String,
     /// Whether its Rust name differs from the model's (serde renames it).
     pub rename: bool,
     pub fields: Vec<FieldPlan>,
@@ -216,6 +223,12 @@ pub struct CommandPlan {
     pub rejected: Vec<String>,
     /// Its arm in `guard` and in `handle`, laid out.
     pub guard_arm: String,
+    /// The generated tests' `let command = ...;` of its default value, as the
+    /// command struct and as the aggregate's `Command`, at eight spaces, laid out.
+    /// `Default` is spelled out: the tests glob-import the aggregate's module,
+    /// whose aggregate may be named `Default`.
+    pub default_struct: String,
+    pub default_command: String,
     pub handle_arm: String,
 }
 
@@ -370,16 +383,66 @@ pub struct IssuedPlan {
 }
 
 /// The contracts module with envelopes and metadata: `envelope`, unless a context
-/// takes that name.
-pub fn envelope_module(model: &Model) -> &'static str {
-    if model
+/// takes that name; then the first of `storm_envelope`, `storm_envelope2`, ... that
+/// none takes.
+pub fn envelope_module(model: &Model) -> String {
+    let taken: Vec<String> = model
         .context_ids()
-        .any(|c| snake_ident(&model.context(c).name.name) == "envelope")
-    {
-        "storm_envelope"
-    } else {
-        "envelope"
+        .map(|c| snake_ident(&model.context(c).name.name))
+        .collect();
+    free_name(&["envelope", "storm_envelope"], &taken)
+}
+
+/// An identifier without its `r#` or the `_` that makes `crate_` usable: the
+/// start of a longer snake_case name.
+fn bare(ident: &str) -> &str {
+    let plain = unraw(ident);
+    match plain.strip_suffix('_') {
+        Some(stem) if !stem.is_empty() => stem,
+        _ => plain,
     }
+}
+
+/// `use ::contracts::<module> as model;`: a context's contracts under the name
+/// `model`, without the `as model` rustfmt removes when the module is `model`.
+fn model_use(keyword: &str, module: &str) -> String {
+    if module == "model" {
+        format!("{keyword} ::contracts::model;")
+    } else {
+        format!("{keyword} ::contracts::{module} as model;")
+    }
+}
+
+/// The first of `preferred` not in `taken`, else the last one numbered from 2.
+fn free_name(preferred: &[&str], taken: &[String]) -> String {
+    let last = preferred.last().copied().unwrap_or("storm");
+    preferred
+        .iter()
+        .map(|p| p.to_string())
+        .chain((2..).map(|n| format!("{last}{n}")))
+        .find(|name| !taken.iter().any(|t| unraw(t) == name))
+        .unwrap_or_else(|| last.to_string())
+}
+
+/// How rustfmt (style edition 2021, the generated workspace's) orders the names
+/// of one `use` list: `self` first, then snake_case, CamelCase and
+/// SCREAMING_CASE names, each group in byte order.
+fn use_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn group(s: &str) -> u8 {
+        if s == "self" {
+            0
+        } else if s.starts_with(char::is_lowercase) {
+            1
+        } else if s
+            .chars()
+            .all(|c| c.is_uppercase() || c == '_' || c.is_numeric())
+        {
+            3
+        } else {
+            2
+        }
+    }
+    group(a).cmp(&group(b)).then_with(|| a.cmp(b))
 }
 
 /// The workspace-wide plan, from the summaries of every context in model order.
@@ -452,6 +515,10 @@ pub fn call(indent: usize, prefix: &str, path: &str, args: &[&str], suffix: &str
     let rest = format!("{path}({joined}){suffix}");
     if !prefix.is_empty() && indent + 4 + rest.len() <= 100 && joined.len() <= 60 {
         return format!("{pad}{}\n{pad}    {rest}", prefix.trim_end());
+    }
+    if args.is_empty() {
+        // Nothing to break between the parentheses: the file keeps storm's layout.
+        return format!("{pad}{one}");
     }
     let simple = args.iter().all(|a| {
         let a = a.strip_prefix('&').unwrap_or(a);
@@ -759,7 +826,7 @@ pub fn context_plan(model: &Model, wire: &Wire, envelope: &str, id: ContextId) -
                 ident: pascal_ident(&event.name.name),
                 wire: event.name.name.clone(),
                 version: event.version,
-                test: unraw(&snake_ident(&event.name.name)).to_string(),
+                test: snake_ident(&event.name.name),
                 round_trips: default_serializes(model, &event.fields),
                 type_assert: macro_call(
                     8,
@@ -807,12 +874,12 @@ pub fn context_plan(model: &Model, wire: &Wire, envelope: &str, id: ContextId) -
                 None => Default::default(),
             };
         let ident = pascal_ident(&policy.name.name);
-        let one = format!("    pub type {ident} = Issue<{command_path}>;");
-        let alias = if one.len() <= 100 {
-            one
-        } else {
-            format!("    pub type {ident} =\n        Issue<{command_path}>;")
-        };
+        let alias = type_line(
+            4,
+            &format!("pub type {ident} = "),
+            &format!("::contracts::{envelope}::Issue<{command_path}>"),
+            ";",
+        );
         PolicyPlan {
             alias,
             name: policy.name.name.clone(),
@@ -1051,11 +1118,8 @@ pub fn context_plan(model: &Model, wire: &Wire, envelope: &str, id: ContextId) -
         }
     }
     let has_handlers = !policies.is_empty() || !read_models.is_empty();
-    let handlers_module = if aggregates.iter().any(|a| unraw(&a.module) == "handlers") {
-        "reactions".to_string()
-    } else {
-        "handlers".to_string()
-    };
+    let taken: Vec<String> = aggregates.iter().map(|a| a.module.clone()).collect();
+    let handlers_module = free_name(&["handlers", "reactions"], &taken);
     let mut behaviour_modules: Vec<String> = aggregates.iter().map(|a| a.module.clone()).collect();
     if has_handlers {
         behaviour_modules.push(handlers_module.clone());
@@ -1094,6 +1158,7 @@ pub fn context_plan(model: &Model, wire: &Wire, envelope: &str, id: ContextId) -
         any_event_round_trips: events.iter().any(|e| e.round_trips),
         name: context.name.name.clone(),
         doc: doc_lines(&context.doc),
+        model_use: model_use("pub use", &module),
         module,
         lib,
         package,
@@ -1158,6 +1223,20 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
                 format!("matches!(status, Some({}))", states.join(" | "))
             };
             CommandPlan {
+                default_struct: call(
+                    8,
+                    "let command = ",
+                    &format!("<commands::{ident} as ::std::default::Default>::default"),
+                    &[],
+                    ";",
+                ),
+                default_command: call(
+                    8,
+                    "let command = ",
+                    &format!("Command::{ident}"),
+                    &["::std::default::Default::default()"],
+                    ";",
+                ),
                 rename: ident != command.name.name,
                 guard_arm: arm(8, &format!("Command::{ident}(_)"), &allowed),
                 handle_arm: arm(
@@ -1169,6 +1248,7 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
                 ident: pascal_ident(&command.name.name),
                 wire: command.name.name.clone(),
                 method: snake_ident(&command.name.name),
+                test: bare(&snake_ident(&command.name.name)).to_string(),
                 expected: expected_keys(&keys(&fields)),
                 round_trips: default_serializes(model, &command.fields),
                 accepted_asserts: requires
@@ -1216,10 +1296,10 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
     };
     let mut imports: Vec<String> = used.iter().map(|s| s.to_string()).collect();
     imports.push(ident.clone());
-    imports.sort();
     if !commands.is_empty() {
-        imports.insert(0, "commands".to_string());
+        imports.push("commands".to_string());
     }
+    imports.sort_by(|a, b| use_order(a, b));
     AggregatePlan {
         behaviour_use: use_line(
             &format!("crate::aggregates::{}", snake_ident(&agg.name.name)),
@@ -1229,7 +1309,7 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
         doc: doc_lines(&agg.doc),
         module: snake_ident(&agg.name.name),
         file: format!("{}.rs", unraw(&snake_ident(&agg.name.name))),
-        test_module: format!("{}_aggregate", unraw(&snake_ident(&agg.name.name))),
+        test_module: format!("{}_aggregate", bare(&snake_ident(&agg.name.name))),
         ident: aggregate_ident(&agg.name.name),
         id_field: agg.id.name.name.clone(),
         id_type: model.type_name(&agg.id.ty, agg.context),
