@@ -34,6 +34,7 @@ pub struct Options {
 /// (`stacks/*.yaml`, see [`stacks`]); the error says why a template cannot be
 /// split into stacks AWS accepts.
 pub fn render(model: &Model, wire: &Wire) -> Result<Rendered, String> {
+    names_within_limits(model, wire)?;
     let files: Vec<(String, String)> = match template(model, wire) {
         Some(template) => {
             let dir = format!("routing/{}", wire.backend.as_str());
@@ -49,6 +50,82 @@ pub fn render(model: &Model, wire: &Wire) -> Result<Rendered, String> {
         .into_iter()
         .map(|(path, body)| (PathBuf::from(path), body, Owner::Storm))
         .collect())
+}
+
+/// The longest names the brokers take (AWS and Kafka quotas).
+const MAX_QUEUE_NAME: usize = 80;
+const MAX_TOPIC_NAME: usize = 256;
+const MAX_TABLE_NAME: usize = 255;
+const MAX_BUS_NAME: usize = 256;
+const MAX_SCHEMA_NAME: usize = 385;
+const MAX_KAFKA_TOPIC: usize = 249;
+
+/// Every name the backend's resources get from the model, within the broker's
+/// limit: a name AWS or Kafka would refuse fails the run, naming the context.
+fn names_within_limits(model: &Model, wire: &Wire) -> Result<(), String> {
+    let mut names: Vec<(String, &str, String, usize)> = Vec::new();
+    let context = |c: ContextId| model.context(c).name.name.clone();
+    match wire.backend {
+        Backend::Eventbridge | Backend::SnsSqs => {
+            for c in Routes::of(model).consumers.into_keys() {
+                names.push((
+                    context(c),
+                    "SQS queue",
+                    wire.inbox(model, c),
+                    MAX_QUEUE_NAME,
+                ));
+                let dlq = wire.dead_letter_queue(model, c);
+                names.push((context(c), "SQS queue", dlq, MAX_QUEUE_NAME));
+            }
+            for c in stores(model) {
+                let table = wire.event_store_table(model, c);
+                names.push((context(c), "DynamoDB table", table, MAX_TABLE_NAME));
+            }
+            if wire.backend == Backend::SnsSqs {
+                for c in publishers(model) {
+                    let topic = wire.sns_topic(model, c);
+                    names.push((context(c), "SNS topic", topic, MAX_TOPIC_NAME));
+                }
+            } else {
+                let bus = wire.bus();
+                names.push((wire.namespace.clone(), "event bus", bus, MAX_BUS_NAME));
+                for e in model.event_ids() {
+                    let event = model.event(e);
+                    let schema =
+                        format!("{}@{}", wire.source(model, event.context), event.name.name);
+                    names.push((context(event.context), "schema", schema, MAX_SCHEMA_NAME));
+                }
+            }
+        }
+        Backend::Kafka => {
+            for c in publishers(model) {
+                let topic = wire.topic(model, c);
+                names.push((context(c), "Kafka topic", topic, MAX_KAFKA_TOPIC));
+            }
+        }
+    }
+    let broker = match wire.backend {
+        Backend::Kafka => "Kafka",
+        Backend::Eventbridge | Backend::SnsSqs => "AWS",
+    };
+    let too_long: Vec<String> = names
+        .into_iter()
+        .filter(|(_, _, name, limit)| name.chars().count() > *limit)
+        .map(|(owner, what, name, limit)| {
+            format!(
+                "`{owner}`: the {what} name `{name}` has {} characters, {broker} allows at most {limit}",
+                name.chars().count(),
+            )
+        })
+        .collect();
+    if too_long.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the {} routing needs names its broker refuses:\n  {}\nhelp: shorten the context name (or the namespace in storm.yaml)",
+        wire.backend.as_str(),
+        too_long.join("\n  ")
+    ))
 }
 
 /// The CloudFormation template of an AWS backend as one tree, before it is split

@@ -27,7 +27,14 @@ fn k8s_name(topic: &str) -> String {
             name.push('-');
         }
     }
-    name.truncate(MAX_K8S_NAME);
+    if name.len() > MAX_K8S_NAME {
+        // Cut, and told apart from other long names by a hash of the whole topic.
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(topic.as_bytes());
+        let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+        name.truncate(MAX_K8S_NAME - hash.len() - 1);
+        name = format!("{}-{hash}", name.trim_end_matches('-'));
+    }
     let name = name.trim_end_matches('-').to_string();
     if name.is_empty() {
         "events".to_string()
