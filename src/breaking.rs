@@ -592,19 +592,43 @@ impl<'m> Walker<'m> {
 
 /// The model at `against`: a directory or file when one exists at that path
 /// (relative to `repo_dir`), else a git revision of the repository around
-/// `repo_dir`, read at the same `model_paths` as the current model.
+/// `repo_dir`, read at the same `model_paths` as the current model. With it, the
+/// notes a reader of the comparison should see (see [`Revision::notes`]).
 pub fn analyze_against(
     repo_dir: &Path,
     against: &str,
     model_paths: &[PathBuf],
     backend: Backend,
-) -> Result<Analysis, String> {
+) -> Result<(Analysis, Vec<String>), String> {
     let as_path = repo_dir.join(against);
     if !against.is_empty() && as_path.exists() {
-        return Ok(analysis::analyze(&[as_path], backend));
+        return Ok((analysis::analyze(&[as_path], backend), Vec::new()));
     }
-    let files = load_revision(repo_dir, against, model_paths)?;
-    Ok(analysis::analyze_texts(files, backend))
+    let revision = read_revision(repo_dir, against, model_paths)?;
+    Ok((
+        analysis::analyze_texts(revision.files, backend),
+        revision.notes,
+    ))
+}
+
+/// A model read at a git revision.
+#[derive(Debug, Default)]
+pub struct Revision {
+    /// (`REV:path`, text) pairs in path order, for [`analysis::analyze_texts`].
+    pub files: Vec<(PathBuf, String)>,
+    /// One sentence (without a `note:` prefix) for each model path that holds no
+    /// model at the revision (a pull request adding the first model file): it is
+    /// compared as empty, so its events are all added, none breaking.
+    pub notes: Vec<String>,
+}
+
+/// The model files at git revision `rev`, as [`read_revision`] reads them.
+pub fn load_revision(
+    repo_dir: &Path,
+    rev: &str,
+    model_paths: &[PathBuf],
+) -> Result<Vec<(PathBuf, String)>, String> {
+    read_revision(repo_dir, rev, model_paths).map(|r| r.files)
 }
 
 /// The model files at git revision `rev` of the repository around `repo_dir`,
@@ -612,12 +636,14 @@ pub fn analyze_against(
 /// (`REV:path`, text) pairs in path order, for [`analysis::analyze_texts`].
 /// `model_paths` are files or directories (all `.storm` files below them) as the
 /// current model names them, absolute or relative to `repo_dir`; they need not
-/// exist in the working tree any more.
-pub fn load_revision(
+/// exist in the working tree any more. A path with no model at `rev` (not there
+/// yet, or a directory without `.storm` files) reads as an empty model, with a
+/// note that says so.
+pub fn read_revision(
     repo_dir: &Path,
     rev: &str,
     model_paths: &[PathBuf],
-) -> Result<Vec<(PathBuf, String)>, String> {
+) -> Result<Revision, String> {
     if rev.is_empty() {
         return Err("the revision to compare against is empty".to_string());
     }
@@ -657,6 +683,7 @@ pub fn load_revision(
     let commit = commit.trim().to_string();
     let top_real = std::fs::canonicalize(&top).unwrap_or_else(|_| top.clone());
     let mut blobs: BTreeMap<String, String> = BTreeMap::new();
+    let mut notes = Vec::new();
     for path in model_paths {
         let relative = repo_relative(&base, &top_real, path).ok_or_else(|| {
             format!(
@@ -665,13 +692,20 @@ pub fn load_revision(
                 display_path(&top)
             )
         })?;
-        for (name, oid) in tree_files(&top, &commit, rev, path, &relative)? {
-            blobs.insert(name, oid);
+        let shown = display_path(path);
+        match tree_files(&top, &commit, rev, &relative)? {
+            AtRevision::Files(files) => blobs.extend(files),
+            AtRevision::Missing => notes.push(format!(
+                "`{shown}` does not exist at `{rev}`, so it is compared as an empty model: its events are all added, none is a breaking change"
+            )),
+            AtRevision::NoModels => notes.push(format!(
+                "directory `{shown}` contains no `.storm` files at `{rev}`, so it is compared as an empty model: its events are all added, none is a breaking change"
+            )),
         }
     }
     let oids: Vec<&str> = blobs.values().map(String::as_str).collect();
     let texts = cat_blobs(&top, &oids)?;
-    blobs
+    let files = blobs
         .keys()
         .zip(texts)
         .map(|(name, bytes)| {
@@ -679,7 +713,18 @@ pub fn load_revision(
                 .map(|text| (PathBuf::from(format!("{rev}:{name}")), text))
                 .map_err(|_| format!("`{name}` at `{rev}` is not valid UTF-8"))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Revision { files, notes })
+}
+
+/// What a model path names at a commit.
+enum AtRevision {
+    /// Model files, as (repository path, blob id).
+    Files(Vec<(String, String)>),
+    /// Nothing: the path is not in the commit.
+    Missing,
+    /// A directory without `.storm` files.
+    NoModels,
 }
 
 /// `path` relative to the repository's top folder, with `/` separators; `""`
@@ -714,13 +759,7 @@ fn normalize(path: &Path) -> PathBuf {
 /// The model files a path names at a commit, as (repository path, blob id): the
 /// file itself, or every `.storm` file below a directory (hidden folders,
 /// `target` and `node_modules` left out, as when reading the working tree).
-fn tree_files(
-    top: &Path,
-    commit: &str,
-    rev: &str,
-    shown: &Path,
-    relative: &str,
-) -> Result<Vec<(String, String)>, String> {
+fn tree_files(top: &Path, commit: &str, rev: &str, relative: &str) -> Result<AtRevision, String> {
     let spec = if relative.is_empty() { "." } else { relative };
     let listing = git(
         top,
@@ -750,13 +789,10 @@ fn tree_files(
         }
     }
     if entries.is_empty() {
-        return Err(format!(
-            "`{}` does not exist at `{rev}`",
-            display_path(shown)
-        ));
+        return Ok(AtRevision::Missing);
     }
     if entries.len() == 1 && entries[0].0 == relative {
-        return Ok(entries);
+        return Ok(AtRevision::Files(entries));
     }
     let prefix = if relative.is_empty() {
         String::new()
@@ -778,12 +814,9 @@ fn tree_files(
         })
         .collect();
     if models.is_empty() {
-        return Err(format!(
-            "directory `{}` contains no `.storm` files at `{rev}`",
-            display_path(shown)
-        ));
+        return Ok(AtRevision::NoModels);
     }
-    Ok(models)
+    Ok(AtRevision::Files(models))
 }
 
 /// The contents of blobs, in order, through one `git cat-file --batch`.

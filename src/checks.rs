@@ -746,7 +746,14 @@ fn hotspots_are_open(model: &Model, diags: &mut Diagnostics) {
         let text = if h.text.trim().is_empty() {
             "(empty: write the question between the quotes)".to_string()
         } else {
-            h.text.clone()
+            // The question is printed on a terminal: control characters escaped.
+            h.text
+                .chars()
+                .map(|c| match c {
+                    c if c.is_control() => format!("U+{:04X}", c as u32),
+                    c => c.to_string(),
+                })
+                .collect()
         };
         diags.push(
             Diagnostic::new(Code::Hotspot, h.span, format!("open question: {text}"))

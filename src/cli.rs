@@ -342,11 +342,21 @@ fn report(analysis: &Analysis, args: &ReportArgs) -> i32 {
     }
     let errors = analysis.diagnostics.count(Severity::Error);
     let warnings = analysis.diagnostics.count(Severity::Warning);
-    if args.format == Format::Human && !args.quiet && analysis.suppressed_warnings > 0 {
-        eprintln!(
-            "note: {} not shown until the errors are fixed",
-            plural(analysis.suppressed_warnings, "warning")
-        );
+    // Checks skipped, findings held back: every format says so, not only people's.
+    for note in &analysis.notes {
+        let _ = match args.format {
+            Format::Human if args.quiet => Ok(()),
+            Format::Human => {
+                eprintln!("note: {note}");
+                Ok(())
+            }
+            Format::Json => writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "severity": "note", "message": note })
+            ),
+            Format::Github => writeln!(out, "::notice title=storm::{}", render::escape_data(note)),
+        };
     }
     if args.format == Format::Human && !args.quiet && (errors > 0 || warnings > 0) {
         eprintln!("{}", summary(errors, warnings, args.deny_warnings));
@@ -436,7 +446,11 @@ fn generate(model: &ModelArgs, args: &ReportArgs, output: OutputArgs, mode: Mode
         Ok(s) => s,
         Err(e) => return e.report_as(args.format),
     };
+    let from_command_line = output.out.is_some();
     let out = out_dir(&setup, output.out);
+    if let Err(e) = apart(&setup, &out, from_command_line) {
+        return e.report_as(args.format);
+    }
     let backend = backend(&setup, output.backend);
     run_generate(&setup, args, &out, backend, mode, None).0
 }
@@ -454,6 +468,9 @@ fn watch(model: &ModelArgs, args: &ReportArgs, output: OutputArgs) -> i32 {
         check: false,
         force: false,
     };
+    if let Err(e) = apart(&setup, &out_dir(&setup, out_arg.clone()), out_arg.is_some()) {
+        return e.report_as(args.format);
+    }
     loop {
         let out = out_dir(&setup, out_arg.clone());
         let backend = backend(&setup, backend_arg);
@@ -498,7 +515,9 @@ fn watch(model: &ModelArgs, args: &ReportArgs, output: OutputArgs) -> i32 {
             eprintln!("\nchanged: {}", shown.join(", "));
             let config_changed = targets.config.as_ref().is_some_and(|c| changed.contains(c));
             if config_changed {
-                match self::setup(model) {
+                match self::setup(model).and_then(|s| {
+                    apart(&s, &out_dir(&s, out_arg.clone()), out_arg.is_some()).map(|()| s)
+                }) {
                     Ok(s) => setup = s,
                     Err(e) => {
                         // A broken config keeps the last good setup and output.
@@ -536,7 +555,7 @@ fn breaking(model: &ModelArgs, args: &ReportArgs, against: &str) -> i32 {
         return code;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let old = match breaking::analyze_against(&cwd, against, &setup.inputs, backend) {
+    let (old, notes) = match breaking::analyze_against(&cwd, against, &setup.inputs, backend) {
         Ok(old) => old,
         Err(e) => return fail(e),
     };
@@ -556,6 +575,22 @@ fn breaking(model: &ModelArgs, args: &ReportArgs, against: &str) -> i32 {
     let changes = breaking::compare(&old.model, &new.model);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    // A model that is not at the revision yet: said in every format.
+    for note in &notes {
+        let _ = match args.format {
+            Format::Human if args.quiet => Ok(()),
+            Format::Human => {
+                eprintln!("note: {note}");
+                Ok(())
+            }
+            Format::Json => writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "severity": "note", "message": note })
+            ),
+            Format::Github => writeln!(out, "::notice title=storm::{}", render::escape_data(note)),
+        };
+    }
     for change in &changes {
         let _ = match args.format {
             Format::Human => {
@@ -694,6 +729,25 @@ fn out_dir(setup: &Setup, out: Option<PathBuf>) -> PathBuf {
     }
 }
 
+/// The output directory must not overlap the model: storm owns everything below
+/// it, and `watch` ignores its own writes there. storm.yaml's own `out` and
+/// `model` were checked where they are written; this catches the command line's.
+fn apart(setup: &Setup, out: &Path, from_command_line: bool) -> Result<(), SetupError> {
+    let Some((i, how)) = config::overlap(&config::real_path(out), &setup.inputs) else {
+        return Ok(());
+    };
+    let instead = if from_command_line {
+        "give `--out` a directory of its own"
+    } else {
+        "set `out` in storm.yaml to a directory of its own"
+    };
+    Err(SetupError::Message(format!(
+        "the output directory `{}` {how} `{}`; storm owns everything below it and would write into the model: {instead}, e.g. `generated`",
+        out.display(),
+        setup.inputs[i].display()
+    )))
+}
+
 /// Checks the model and generates (or, with `check`, compares). Returns the exit
 /// code and, when files were written, the summary.
 fn run_generate(
@@ -731,6 +785,10 @@ fn run_generate(
     let key = crate::stamp::Key::new(&analysis.sources, &wire, targets);
     if let Some(fresh) = crate::stamp::fresh(out, &key) {
         if mode.check {
+            // Said as the full comparison says it: the stamp is only a shortcut.
+            if !args.quiet {
+                eprintln!("generated files are up to date");
+            }
             return (OK, None);
         }
         let summary = crate::writer::Summary {

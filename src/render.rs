@@ -195,7 +195,7 @@ impl SourceCode for Window<'_> {
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
-        let text = &self.file.text;
+        let text = self.file.shown();
         let start = span.offset();
         let end = start + span.len();
         if end > text.len() {

@@ -38,9 +38,36 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<u32>,
+    /// The text as it is shown in a report, made once, when first shown.
+    shown: std::sync::OnceLock<Option<String>>,
 }
 
 impl SourceFile {
+    /// The text with every ASCII control character but tab and line breaks shown
+    /// as `?`, byte for byte as long as the text: a source excerpt must not ring
+    /// the terminal's bell or send it escape sequences. The diagnostic's message
+    /// names the character.
+    pub fn shown(&self) -> &str {
+        let is_hidden = |b: u8| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r');
+        self.shown
+            .get_or_init(|| {
+                self.text.bytes().any(is_hidden).then(|| {
+                    self.text
+                        .chars()
+                        .map(|c| {
+                            if c.is_ascii() && is_hidden(c as u8) {
+                                '?'
+                            } else {
+                                c
+                            }
+                        })
+                        .collect()
+                })
+            })
+            .as_deref()
+            .unwrap_or(&self.text)
+    }
+
     pub fn new(path: PathBuf, text: String) -> SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i as u32 + 1))
@@ -49,6 +76,7 @@ impl SourceFile {
             path,
             text,
             line_starts,
+            shown: std::sync::OnceLock::new(),
         }
     }
 

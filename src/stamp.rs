@@ -4,13 +4,16 @@
 //!
 //! A stamp records a key (the storm binary, the model's text, and every setting
 //! that shapes the output) and, for every file the run left in place, its size
-//! and modification time. A later run with the same key trusts the disk only when
-//! every file still has exactly those: any edit, removal or replacement changes
-//! them and sends the run down the full path, which compares contents. Like git's
-//! index it guards against "racy" files: a file modified less than
-//! [`RACY_MARGIN`] before the stamp was written could have been edited again in
-//! the same clock tick, so it is never trusted and the full path runs (and writes
-//! a stamp that can be trusted).
+//! and modification time, and for every directory below `out` (and `out` itself)
+//! its modification time. A later run with the same key trusts the disk only when
+//! every file and directory still has exactly those. Any edit, removal or
+//! replacement of a file changes the file's; any entry added, removed or renamed
+//! in a directory (say, a stale generated file put back) changes the directory's.
+//! Either sends the run down the full path, which compares contents and looks at
+//! every file below `out`. Like git's index it guards against "racy" entries: a
+//! file or directory modified less than [`RACY_MARGIN`] before the stamp was
+//! written could have changed again in the same clock tick, so it is never
+//! trusted and the full path runs (and writes a stamp that can be trusted).
 //!
 //! Stamps live in the user's cache directory (`$STORM_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/storm`, else `~/.cache/storm`), one per output directory,
@@ -27,7 +30,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Files changed this close before the stamp was written are not trusted.
 const RACY_MARGIN: Duration = Duration::from_secs(1);
-const HEADER: &str = "storm stamp 1";
+const HEADER: &str = "storm stamp 2";
 
 /// Everything the generated files depend on, as a digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +74,46 @@ fn metadata(path: &Path) -> Option<(u64, u128)> {
     }
     let modified = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
     Some((meta.len(), modified.as_nanos()))
+}
+
+/// Modification time (nanoseconds since the epoch) of a directory, not a link to one.
+fn dir_modified(path: &Path) -> Option<u128> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_dir() {
+        return None;
+    }
+    Some(
+        meta.modified()
+            .ok()?
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_nanos(),
+    )
+}
+
+/// `out` and every directory below it, relative to `out` (`out` itself is `.`),
+/// skipping what the full path does not look at either: the build output of the
+/// generated crates (`rust/target`, see [`crate::writer::plan`]). `None` when a
+/// directory cannot be read.
+fn directories(out: &Path) -> Option<Vec<PathBuf>> {
+    let mut dirs = vec![PathBuf::from(".")];
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        for entry in std::fs::read_dir(out.join(&relative)).ok()? {
+            let entry = entry.ok()?;
+            if !entry.file_type().ok()?.is_dir() {
+                continue;
+            }
+            if relative == Path::new("rust") && entry.file_name() == "target" {
+                continue;
+            }
+            let path = relative.join(entry.file_name());
+            dirs.push(path.clone());
+            stack.push(path);
+        }
+    }
+    dirs.sort();
+    Some(dirs)
 }
 
 fn cache_dir() -> Option<PathBuf> {
@@ -119,6 +162,12 @@ pub fn fresh(out: &Path, key: &Key) -> Option<Fresh> {
         let modified: u128 = parts.next()?.parse().ok()?;
         let path = out.join(parts.next()?);
         match owner {
+            // An entry added, removed or renamed in it would have changed this.
+            "dir" => {
+                if modified >= trusted_before || dir_modified(&path)? != modified {
+                    return None;
+                }
+            }
             "storm" => {
                 if modified >= trusted_before || metadata(&path)? != (size, modified) {
                     return None;
@@ -157,6 +206,19 @@ pub fn record(out: &Path, key: &Key, files: &BTreeMap<PathBuf, Output>) {
         key.0,
         now.as_nanos()
     );
+    // Directories first: a file put into `out` from now on changes one of them.
+    let Some(dirs) = directories(out) else {
+        return;
+    };
+    for relative in dirs {
+        let Some(name) = relative.to_str().filter(|n| !n.contains('\n')) else {
+            return;
+        };
+        let Some(modified) = dir_modified(&out.join(&relative)) else {
+            return;
+        };
+        text.push_str(&format!("dir 0 {modified} {name}\n"));
+    }
     for (relative, output) in files {
         let Some(name) = relative.to_str().filter(|n| !n.contains('\n')) else {
             return;

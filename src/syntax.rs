@@ -124,6 +124,18 @@ impl Parse<'_> {
             }
             Err(error) => {
                 let mut d = self.error(&error, start);
+                // A string left open to the end of its line swallows the brackets
+                // after it, and the file then fails far below: the string is the news.
+                if let Some(open) = unclosed_strings(text).map(|at| at + start).find(|&at| {
+                    let line_end = self.text[at..]
+                        .find('\n')
+                        .map_or(self.text.len(), |i| at + i);
+                    at < d.span().start as usize
+                        && self.text[at..line_end].contains(['{', '}', '[', ']'])
+                }) {
+                    diags.push(self.unclosed_string(open));
+                    return File::default();
+                }
                 if d.span().start as usize >= self.text.trim_end().len()
                     && let Some(open) = unclosed_brace(self.text)
                 {
@@ -775,6 +787,22 @@ impl<'t> Parse<'t> {
     fn misplaced(&self, chunk: &str, offset: usize, level: Level, keyword: &str) -> Diagnostic {
         let start =
             offset + (chunk.len() - chunk.trim_start_matches(|c: char| c.is_whitespace()).len());
+        if only_doc_comments(chunk) {
+            return Diagnostic::new(
+                Code::Syntax,
+                Span::new(self.file, start, start + 3),
+                "a doc comment must come before the element it documents",
+            )
+            .label("documents nothing")
+            .help("put the `///` lines right above an element or a field, or use `//` for a plain comment");
+        }
+        if keyword.is_empty() {
+            // Past comments: what the item really starts with.
+            let first = offset + (chunk.len() - skip_comments(chunk).len());
+            if let Some(d) = self.non_ascii_name(first) {
+                return d;
+            }
+        }
         let (start, found) = if let Some(pos) = chunk.find(keyword).filter(|_| !keyword.is_empty())
         {
             (offset + pos, format!("`{keyword}`"))
@@ -820,6 +848,11 @@ impl<'t> Parse<'t> {
                     .to_string(),
             ),
         };
+        let help = if is_invisible(self.text[start..].chars().next()) {
+            INVISIBLE_HELP.to_string()
+        } else {
+            help
+        };
         Diagnostic::new(Code::Syntax, span, message)
             .label("not expected here")
             .help(help)
@@ -833,18 +866,90 @@ impl<'t> Parse<'t> {
                 InputLocation::Span((s, _)) => s,
             };
         let expected = match &error.variant {
-            pest::error::ErrorVariant::ParsingError { positives, .. } => expected_words(positives),
+            pest::error::ErrorVariant::ParsingError { positives, .. } => {
+                if positives.contains(&Rule::string_end)
+                    && let Some(open) = self.string_open_before(pos)
+                {
+                    return self.unclosed_string(open);
+                }
+                expected_words(positives)
+            }
             pest::error::ErrorVariant::CustomError { message } => message.clone(),
         };
+        if let Some(d) = self.non_ascii_name(pos) {
+            return d;
+        }
         let found = describe_found(self.text, pos);
         let end = pos + found_len(self.text, pos);
+        let help = if is_invisible(self.text[pos..].chars().next()) {
+            INVISIBLE_HELP.to_string()
+        } else {
+            help_for(&expected, last_keyword(&self.text[..pos]))
+        };
         Diagnostic::new(
             Code::Syntax,
             Span::new(self.file, pos, end),
             format!("expected {expected}, found {found}"),
         )
         .label(format!("expected {expected}"))
-        .help(help_for(&expected))
+        .help(help)
+    }
+
+    /// A string that runs to the end of its line, pointed at where it opens.
+    fn unclosed_string(&self, open: usize) -> Diagnostic {
+        let line_end = self.text[open..]
+            .find(['\n', '\r'])
+            .map_or(self.text.len(), |i| open + i);
+        Diagnostic::new(
+            Code::Syntax,
+            Span::new(self.file, open, open + 1),
+            "this string is not closed: expected a closing `\"` before the end of the line",
+        )
+        .label("the string opens here")
+        .with(
+            Span::new(self.file, line_end, line_end),
+            "expected a closing `\"`",
+        )
+        .help("close the string with `\"` on the same line; write `\\\"` for a quote inside it")
+    }
+
+    /// Where the string open at `pos` (on the same line) starts.
+    fn string_open_before(&self, pos: usize) -> Option<usize> {
+        let line_start = self.text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[pos..]
+            .find('\n')
+            .map_or(self.text.len(), |i| pos + i);
+        unclosed_strings(&self.text[line_start..line_end])
+            .map(|at| at + line_start)
+            .find(|&at| at < pos)
+    }
+
+    /// A name written with letters outside ASCII (`Straße`), when one is at `pos`.
+    fn non_ascii_name(&self, pos: usize) -> Option<Diagnostic> {
+        let c = self.text.get(pos..)?.chars().next()?;
+        if c.is_ascii() || !c.is_alphanumeric() {
+            return None;
+        }
+        let is_name = |c: char| c.is_alphanumeric() || c == '_';
+        let start = self.text[..pos]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| c.is_ascii_alphanumeric() || c == '_')
+            .last()
+            .map_or(pos, |(i, _)| i);
+        let end = self.text[pos..]
+            .find(|c: char| !is_name(c))
+            .map_or(self.text.len(), |i| pos + i);
+        let word: String = self.text[start..end].chars().take(40).collect();
+        Some(
+            Diagnostic::new(
+                Code::Syntax,
+                Span::new(self.file, pos, pos + c.len_utf8()),
+                format!("`{word}` is not a valid name: `{c}` is not an ASCII letter"),
+            )
+            .label("not an ASCII letter")
+            .help(NON_ASCII_HELP),
+        )
     }
 }
 
@@ -861,19 +966,79 @@ enum Recovered {
 
 /// The first word of a chunk, past doc comments, comments and whitespace.
 fn leading_word(chunk: &str) -> &str {
+    let rest = skip_comments(chunk);
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+/// A chunk past leading whitespace, comments and doc comments.
+fn skip_comments(chunk: &str) -> &str {
     let mut rest = chunk;
     loop {
         rest = rest.trim_start();
         if rest.starts_with("//") {
             rest = rest.find('\n').map_or("", |i| &rest[i..]);
         } else {
-            break;
+            return rest;
         }
     }
-    let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(rest.len());
-    &rest[..end]
+}
+
+/// Whether a chunk holds doc comments and nothing else.
+fn only_doc_comments(chunk: &str) -> bool {
+    let trimmed = chunk.trim_start();
+    trimmed.starts_with("///")
+        && trimmed
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with("//"))
+}
+
+/// The offsets of the strings in a text that are still open when their line ends,
+/// outside comments.
+fn unclosed_strings(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < bytes.len() {
+            let at = i;
+            i += 1;
+            match bytes[at] {
+                b'/' if bytes.get(at + 1) == Some(&b'/') => {
+                    while i < bytes.len() && bytes[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'"' => loop {
+                    match bytes.get(i) {
+                        None | Some(b'\n' | b'\r') => return Some(at),
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') => i += 2,
+                        Some(_) => i += 1,
+                    }
+                },
+                _ => {}
+            }
+        }
+        None
+    })
+}
+
+const NON_ASCII_HELP: &str = "names are ASCII letters, digits and `_`, starting with a letter: spell the name in ASCII (`Strasse`, not `Straße`); doc comments and hotspots may hold any text";
+
+const INVISIBLE_HELP: &str = "remove the invisible character: a model is plain text (tabs, spaces and newlines between words)";
+
+/// Whether a character is one a message cannot show as it is: a control
+/// character, or one that takes no room on screen.
+fn is_invisible(c: Option<char>) -> bool {
+    c.is_some_and(|c| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+    })
 }
 
 fn describe_found(text: &str, pos: usize) -> String {
@@ -884,8 +1049,33 @@ fn describe_found(text: &str, pos: usize) -> String {
     let token = &text[pos..pos + len];
     match token.chars().next() {
         Some('\n') | Some('\r') => "end of line".to_string(),
+        Some(c) if c.is_control() => format!("the control character U+{:04X}", c as u32),
+        Some(c) if is_invisible(Some(c)) => {
+            format!("the invisible character U+{:04X}", c as u32)
+        }
         _ => format!("`{token}`"),
     }
+}
+
+/// The last keyword before an offset within the item being read: which list or
+/// name a parse error is about (`from` of a read model, `when` of a policy).
+fn last_keyword(before: &str) -> &str {
+    // An item is short: looking back a little is enough, and keeps every error cheap.
+    let mut from = before.len().saturating_sub(1000);
+    while !before.is_char_boundary(from) {
+        from += 1;
+    }
+    let mut words = before[from..]
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty());
+    words
+        .find(|w| {
+            matches!(
+                *w,
+                "emits" | "from" | "when" | "then" | "event" | "by" | "requires" | "enters"
+            )
+        })
+        .unwrap_or("")
 }
 
 /// The length of the token at `pos`: a word, or one character.
@@ -990,10 +1180,15 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
     })
 }
 
-fn help_for(expected: &str) -> String {
+/// The help for an error, from what was expected and the keyword that came last.
+fn help_for(expected: &str, keyword: &str) -> String {
     let help = if expected.contains("a type") || expected.contains("`]`") {
         "a type is a built-in (`String`, `Int`, `Float`, `Bool`, `Decimal`, `Uuid`, `Timestamp`, `Date`), a `type` or `enum` by name (`Context.Name` for another context's), `[T]` for a list or `T?` for an optional"
-    } else if expected.contains("an event name") {
+    } else if expected.contains("an event name") && keyword == "from" {
+        "a read model names the events it is built from, separated by commas, before its fields: `readmodel OrderSummary from OrderPlaced, OrderShipped { ... }`"
+    } else if expected.contains("an event name") && keyword == "when" {
+        "a policy names the events it reacts to, then the command it issues: `policy ShipPaidOrders when PaymentReceived then Shipping.ShipOrder`"
+    } else if expected.contains("an event name") && keyword == "emits" {
         "name one or more events, separated by commas: `emits OrderPlaced, OrderRejected`"
     } else if expected.contains("`}`") {
         "every `{` needs its `}`; check that the block above is closed"

@@ -31,16 +31,7 @@ pub struct Changes {
 
 /// An absolute, symlink-free form of a path that may not exist yet.
 pub fn absolute(path: &Path) -> PathBuf {
-    if let Ok(canonical) = std::fs::canonicalize(path) {
-        return canonical;
-    }
-    let joined = std::env::current_dir()
-        .map(|cwd| cwd.join(path))
-        .unwrap_or_else(|_| path.to_path_buf());
-    match (joined.parent(), joined.file_name()) {
-        (Some(parent), Some(name)) => absolute(parent).join(name),
-        _ => joined,
-    }
+    crate::config::real_path(path)
 }
 
 impl Changes {

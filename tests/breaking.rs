@@ -360,10 +360,11 @@ fn against_a_git_revision() {
         ]
     );
     // analyze_against picks the same revision.
-    let via =
+    let (via, notes) =
         breaking::analyze_against(dir, "HEAD", &[PathBuf::from("model")], Backend::Eventbridge)
             .expect("against HEAD");
     assert_eq!(breaking::compare(&via.model, &new.model), changes);
+    assert!(notes.is_empty(), "{notes:?}");
 
     // Nothing was checked out: the working tree and the index are as they were.
     assert_eq!(git_out(dir, &["status", "--porcelain"]), status_before);
@@ -388,13 +389,14 @@ fn against_a_git_revision() {
 #[test]
 fn against_a_directory() {
     let case = Path::new("tests/fixtures/breaking/breaking--field-removed--multi-file-model");
-    let old = breaking::analyze_against(
+    let (old, notes) = breaking::analyze_against(
         Path::new("."),
         &case.join("old").display().to_string(),
         &[],
         Backend::Eventbridge,
     )
     .expect("a directory");
+    assert!(notes.is_empty(), "{notes:?}");
     let new = analyzed(&case.join("new"));
     let changes = breaking::compare(&old.model, &new.model);
     assert_eq!(
@@ -464,27 +466,6 @@ fn revision_errors() {
             "unknown revision `HEAD`",
         ),
         (
-            "file not in the revision",
-            dir,
-            "HEAD~1",
-            vec![PathBuf::from("model/later.storm")],
-            "`model/later.storm` does not exist at `HEAD~1`",
-        ),
-        (
-            "folder not in the revision",
-            dir,
-            "HEAD",
-            vec![PathBuf::from("nowhere")],
-            "`nowhere` does not exist at `HEAD`",
-        ),
-        (
-            "folder without models",
-            dir,
-            "HEAD",
-            vec![PathBuf::from("docs")],
-            "directory `docs` contains no `.storm` files at `HEAD`",
-        ),
-        (
             "second path outside the repository",
             dir,
             "HEAD",
@@ -530,6 +511,93 @@ fn revision_errors() {
         }
     }
     assert!(!Path::new("/tmp/storm-breaking-injected").exists());
+}
+
+/// A model path with no model at the revision (a pull request adding the first
+/// model file, or a new folder of them) is compared as an empty model: every
+/// event is added, none is breaking, and a note says why.
+#[test]
+fn model_not_yet_at_the_revision() {
+    if common::tool("GIT", "git").is_none() {
+        return;
+    }
+    let repo = tempfile::tempdir().expect("temp dir");
+    let dir = repo.path();
+    git(dir, &["init", "-q"]);
+    write(&dir.join("model/ordering.storm"), ORDERING_V1);
+    write(&dir.join("docs/notes.md"), "no models here");
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+    write(&dir.join("model/later.storm"), INVENTORY);
+    write(&dir.join("nowhere/inventory.storm"), INVENTORY);
+    write(&dir.join("docs/inventory.storm"), INVENTORY);
+    let cases: Vec<(Vec<PathBuf>, usize, &[&str])> = vec![
+        (
+            vec![PathBuf::from("model/later.storm")],
+            0,
+            &["`model/later.storm` does not exist at `HEAD`"],
+        ),
+        (
+            vec![PathBuf::from("nowhere")],
+            0,
+            &["`nowhere` does not exist at `HEAD`"],
+        ),
+        (
+            vec![PathBuf::from("docs")],
+            0,
+            &["directory `docs` contains no `.storm` files at `HEAD`"],
+        ),
+        // Next to a file that is there: only the new one reads as empty.
+        (
+            vec![
+                PathBuf::from("model/ordering.storm"),
+                PathBuf::from("model/later.storm"),
+            ],
+            1,
+            &["`model/later.storm` does not exist at `HEAD`"],
+        ),
+        // A folder model: a file added to it is simply not at the revision.
+        (vec![PathBuf::from("model")], 1, &[]),
+    ];
+    for (paths, files, notes) in cases {
+        let revision = breaking::read_revision(dir, "HEAD", &paths)
+            .unwrap_or_else(|e| panic!("{paths:?}: {e}"));
+        assert_eq!(revision.files.len(), files, "{paths:?}");
+        assert_eq!(
+            revision.notes.len(),
+            notes.len(),
+            "{paths:?}: {:?}",
+            revision.notes
+        );
+        for (note, expected) in revision.notes.iter().zip(notes) {
+            assert!(
+                note.contains(expected),
+                "{paths:?}: `{note}` does not say `{expected}`"
+            );
+            assert!(note.contains("compared as an empty model"), "{note}");
+        }
+    }
+    // Against the empty model, the new file's events are all added.
+    write(
+        &dir.join("shipping.storm"),
+        "context Shipping {\n  aggregate Parcel {\n    command Ship { to: String } emits ParcelShipped\n    event ParcelShipped { to: String, weight: Decimal? }\n  }\n}\n",
+    );
+    let paths = [dir.join("shipping.storm")];
+    let (old, notes) =
+        breaking::analyze_against(dir, "HEAD", &paths, Backend::Eventbridge).expect("against HEAD");
+    assert!(!old.diagnostics.has_errors(), "{:?}", old.diagnostics.list);
+    assert_eq!(notes.len(), 1);
+    let new = analyze(&paths, Backend::Eventbridge);
+    let changes = breaking::compare(&old.model, &new.model);
+    assert!(!changes.is_empty());
+    assert!(!breaking::has_breaking(&changes));
+    assert!(
+        brief(&changes)
+            .iter()
+            .all(|c| c.starts_with("compatible event-added ")),
+        "{:?}",
+        brief(&changes)
+    );
 }
 
 /// Value types nested thousands deep (a hostile model) are compared without

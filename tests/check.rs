@@ -11,7 +11,11 @@ fn check_fixtures() {
     let mut failures = Vec::new();
     for path in common::entries("tests/fixtures/check") {
         let name = common::stem(&path);
-        let (analysis, rendered) = common::rendered(std::slice::from_ref(&path));
+        let (analysis, mut rendered) = common::rendered(std::slice::from_ref(&path));
+        // Notes (checks skipped, warnings held back) are part of what a person sees.
+        for note in &analysis.notes {
+            rendered.push_str(&format!("note: {note}\n"));
+        }
         let (code, case) = name.split_once("--").expect("fixture named <code>--<case>");
         let code = Code::from_name(code).unwrap_or_else(|| panic!("{name}: unknown code"));
         let found = analysis.diagnostics.list.iter().any(|d| d.code == code);

@@ -9,6 +9,8 @@
 //! - `write PATH` ... `end`: write the lines in between
 //! - `append PATH TEXT` / `replace PATH OLD => NEW` (`\n` allowed) / `remove PATH`
 //! - `rename FROM TO`: an editor saving by rename
+//! - `symlink TARGET LINK`: a symbolic link at LINK to TARGET, as written (`..`
+//!   leads out of the project into the scenario's temporary folder, `$TMP`)
 //! - `storm ARGS...`: run storm there; `expect exit N` checks its exit code
 //! - `git ARGS...`: run git there (fails the test when git fails)
 //! - `stamp PATH` then `expect same-mtime PATH`: the file was not rewritten
@@ -64,8 +66,18 @@ impl Scenario {
     }
 
     fn scrub(&self, text: &str) -> String {
-        let dir = self.dir.to_string_lossy();
-        let text = text.replace(dir.as_ref(), "$DIR");
+        let mut text = text.to_string();
+        let real = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        for (dir, name) in [(&real, "$DIR"), (&self.dir, "$DIR")] {
+            text = text.replace(dir.to_string_lossy().as_ref(), name);
+        }
+        // Paths that lead out of the project, through `..` links: into the
+        // scenario's own temporary folder.
+        for dir in [&real, &self.dir] {
+            if let Some(parent) = dir.parent() {
+                text = text.replace(parent.to_string_lossy().as_ref(), "$TMP");
+            }
+        }
         // Watch prints how long a run took; that is not a stable fact.
         let mut out = String::with_capacity(text.len());
         for line in text.split_inclusive('\n') {
@@ -134,6 +146,12 @@ impl Scenario {
                 }
             }
             "rename" => std::fs::rename(self.path(args[0]), self.path(args[1])).expect("rename"),
+            "symlink" => {
+                #[cfg(unix)]
+                std::os::unix::fs::symlink(args[0], self.path(args[1])).expect("symlink");
+                #[cfg(not(unix))]
+                panic!("{name}: symbolic links are tested on Unix only");
+            }
             "storm" => {
                 let output = storm(&self.dir).args(&args).output().expect("storm runs");
                 self.last_exit = output.status.code().unwrap_or(-1);
@@ -355,14 +373,23 @@ fn copy(from: &Path, to: &Path) {
     }
 }
 
+/// `WORKFLOW_ONLY=TEXT` runs only the scenarios whose name contains TEXT.
 #[test]
 fn workflow_scenarios() {
+    let only = std::env::var("WORKFLOW_ONLY").unwrap_or_default();
     for case in common::entries("tests/fixtures/workflow") {
         let name = common::stem(&case);
+        if !name.contains(&only) {
+            continue;
+        }
         let text = std::fs::read_to_string(&case).expect("readable scenario");
+        // The scenario's project is a folder of its own in a temporary folder, so
+        // that what lies outside it (`..`) is the scenario's too.
         let dir = tempfile::tempdir().expect("temp dir");
+        let project = dir.path().join("project");
+        std::fs::create_dir(&project).expect("project dir");
         let mut scenario = Scenario {
-            dir: dir.path().to_path_buf(),
+            dir: project,
             transcript: String::new(),
             last_exit: 0,
             stamps: Default::default(),
