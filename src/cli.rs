@@ -317,6 +317,27 @@ fn style() -> Style {
     Style { color, width }
 }
 
+/// Notes (checks skipped, findings held back, a model not at a revision) in the
+/// chosen format: on stderr for people (not with `--quiet`), as lines of the
+/// machine formats on stdout.
+fn print_notes(notes: &[String], args: &ReportArgs, out: &mut impl Write) {
+    for note in notes {
+        let _ = match args.format {
+            Format::Human if args.quiet => Ok(()),
+            Format::Human => {
+                eprintln!("note: {note}");
+                Ok(())
+            }
+            Format::Json => writeln!(
+                out,
+                "{}",
+                serde_json::json!({ "severity": "note", "message": note })
+            ),
+            Format::Github => writeln!(out, "::notice title=storm::{}", render::escape_data(note)),
+        };
+    }
+}
+
 /// Prints the diagnostics and returns the exit code they call for.
 fn report(analysis: &Analysis, args: &ReportArgs) -> i32 {
     let style = style();
@@ -343,21 +364,7 @@ fn report(analysis: &Analysis, args: &ReportArgs) -> i32 {
     let errors = analysis.diagnostics.count(Severity::Error);
     let warnings = analysis.diagnostics.count(Severity::Warning);
     // Checks skipped, findings held back: every format says so, not only people's.
-    for note in &analysis.notes {
-        let _ = match args.format {
-            Format::Human if args.quiet => Ok(()),
-            Format::Human => {
-                eprintln!("note: {note}");
-                Ok(())
-            }
-            Format::Json => writeln!(
-                out,
-                "{}",
-                serde_json::json!({ "severity": "note", "message": note })
-            ),
-            Format::Github => writeln!(out, "::notice title=storm::{}", render::escape_data(note)),
-        };
-    }
+    print_notes(&analysis.notes, args, &mut out);
     if args.format == Format::Human && !args.quiet && (errors > 0 || warnings > 0) {
         eprintln!("{}", summary(errors, warnings, args.deny_warnings));
     }
@@ -576,21 +583,7 @@ fn breaking(model: &ModelArgs, args: &ReportArgs, against: &str) -> i32 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     // A model that is not at the revision yet: said in every format.
-    for note in &notes {
-        let _ = match args.format {
-            Format::Human if args.quiet => Ok(()),
-            Format::Human => {
-                eprintln!("note: {note}");
-                Ok(())
-            }
-            Format::Json => writeln!(
-                out,
-                "{}",
-                serde_json::json!({ "severity": "note", "message": note })
-            ),
-            Format::Github => writeln!(out, "::notice title=storm::{}", render::escape_data(note)),
-        };
-    }
+    print_notes(&notes, args, &mut out);
     for change in &changes {
         let _ = match args.format {
             Format::Human => {
