@@ -4,6 +4,7 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics, Severity};
 use crate::graph::ModelGraph;
 use crate::model::Model;
 use crate::source::{FileId, Sources, Span};
+use crate::timings::time;
 use crate::wire::Backend;
 use crate::{ast, checks, loader, resolve, syntax};
 use std::collections::{BTreeMap, HashSet};
@@ -42,7 +43,9 @@ impl Analysis {
 pub fn analyze(inputs: &[PathBuf], backend: Backend) -> Analysis {
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
-    loader::load(inputs, &mut sources, &mut diagnostics);
+    time("load", || {
+        loader::load(inputs, &mut sources, &mut diagnostics)
+    });
     analyze_sources(sources, diagnostics, backend)
 }
 
@@ -68,7 +71,10 @@ fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Back
     let parsed: Vec<(FileId, ast::File)> = sources
         .iter()
         .filter(|(id, _)| !unreadable.contains(id))
-        .map(|(id, file)| (id, syntax::parse(id, &file.text, &mut diagnostics)))
+        .map(|(id, file)| {
+            let parsed = time("parse", || syntax::parse(id, &file.text, &mut diagnostics));
+            (id, parsed)
+        })
         .collect();
     // So far every diagnostic is about its own file: unreadable, or not the grammar.
     let mut broken: BTreeMap<FileId, Code> = BTreeMap::new();
@@ -88,11 +94,13 @@ fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Back
     let mut notes = Vec::new();
     if broken.is_empty() || has_content {
         let mut resolved = Diagnostics::default();
-        model = resolve::resolve(&clean, &mut resolved);
-        let graph = ModelGraph::build(&model);
+        model = time("resolve", || resolve::resolve(&clean, &mut resolved));
         let mut checked = Diagnostics::default();
-        checks::run(&model, &graph, &mut checked);
-        checks::routing_fits(&model, backend, &mut checked);
+        time("checks", || {
+            let graph = ModelGraph::build(&model);
+            checks::run(&model, &graph, &mut checked);
+            checks::routing_fits(&model, backend, &mut checked);
+        });
 
         // Findings that the files left out may explain are not shown.
         if !broken.is_empty() {

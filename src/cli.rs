@@ -6,6 +6,7 @@ use crate::config::{self, Found};
 use crate::diagnostic::{Code, Severity};
 use crate::diagram::{self, DiagramFormat};
 use crate::render::{self, Format, Style};
+use crate::timings::time;
 use crate::wire::{Backend, Wire};
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
@@ -459,7 +460,7 @@ fn generate(model: &ModelArgs, args: &ReportArgs, output: OutputArgs, mode: Mode
         return e.report_as(args.format);
     }
     let backend = backend(&setup, output.backend);
-    run_generate(&setup, args, &out, backend, mode, None).0
+    run_generate(&setup, args, &out, backend, mode, None, None).0
 }
 
 fn watch(model: &ModelArgs, args: &ReportArgs, output: OutputArgs) -> i32 {
@@ -478,6 +479,8 @@ fn watch(model: &ModelArgs, args: &ReportArgs, output: OutputArgs) -> i32 {
     if let Err(e) = apart(&setup, &out_dir(&setup, out_arg.clone()), out_arg.is_some()) {
         return e.report_as(args.format);
     }
+    // What each run rendered, for the next: an edit re-renders what it affects.
+    let mut memo = crate::generate::Memo::default();
     loop {
         let out = out_dir(&setup, out_arg.clone());
         let backend = backend(&setup, backend_arg);
@@ -504,6 +507,7 @@ fn watch(model: &ModelArgs, args: &ReportArgs, output: OutputArgs) -> i32 {
             backend,
             mode,
             Some(std::time::Instant::now()),
+            Some(&mut memo),
         );
         eprintln!(
             "watching {} for changes (Ctrl-C to stop)",
@@ -543,7 +547,15 @@ fn watch(model: &ModelArgs, args: &ReportArgs, output: OutputArgs) -> i32 {
                 }
             }
             let backend = self::backend(&setup, backend_arg);
-            run_generate(&setup, args, &out, backend, mode, Some(started));
+            run_generate(
+                &setup,
+                args,
+                &out,
+                backend,
+                mode,
+                Some(started),
+                Some(&mut memo),
+            );
         }
     }
 }
@@ -750,8 +762,9 @@ fn run_generate(
     backend: Backend,
     mode: Mode,
     started: Option<std::time::Instant>,
+    memo: Option<&mut crate::generate::Memo>,
 ) -> (i32, Option<crate::writer::Summary>) {
-    let analysis = analyze_with_lints(setup, backend);
+    let analysis = time("analyse", || analyze_with_lints(setup, backend));
     let code = report(&analysis, args);
     if code != OK {
         if args.format == Format::Human {
@@ -776,7 +789,7 @@ fn run_generate(
     };
     // Nothing changed since the last run: the disk is as it left it.
     let key = crate::stamp::Key::new(&analysis.sources, &wire, targets);
-    if let Some(fresh) = crate::stamp::fresh(out, &key) {
+    if let Some(fresh) = time("stamp", || crate::stamp::fresh(out, &key)) {
         if mode.check {
             // Said as the full comparison says it: the stamp is only a shortcut.
             if !args.quiet {
@@ -795,14 +808,19 @@ fn run_generate(
         }
         return (OK, Some(summary));
     }
-    let files = match crate::generate::files(&analysis.model, &wire, targets) {
+    let files = match time("render", || {
+        crate::generate::files_with(&analysis.model, &wire, targets, memo)
+    }) {
         Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
             return (FAILED, None);
         }
     };
-    let plan = match crate::writer::plan(out, &files, mode.force) {
+    let plan = match time("compare", || {
+        let untouched = crate::stamp::untouched(out);
+        crate::writer::plan(out, &files, mode.force, &untouched)
+    }) {
         Ok(plan) => plan,
         Err(e) => return (fail(format!("cannot read `{}`: {e}", out.display())), None),
     };
@@ -810,7 +828,7 @@ fn run_generate(
         return (drift(&plan, args.quiet), None);
     }
     crate::stamp::forget(out);
-    let summary = match plan.apply() {
+    let summary = match time("write", || plan.apply()) {
         Ok(summary) => summary,
         Err(e) => {
             return (
@@ -836,7 +854,7 @@ fn run_generate(
         }
     }
     if conflicts.is_empty() {
-        crate::stamp::record(out, &key, &files);
+        time("record stamp", || crate::stamp::record(out, &key, &files));
     }
     if !args.quiet {
         print_summary(out, &summary, started);

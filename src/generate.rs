@@ -3,6 +3,7 @@
 
 use crate::model::Model;
 use crate::ownership;
+use crate::timings::time;
 use crate::wire::Wire;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,6 +45,13 @@ impl Targets {
 /// content as the target renders it (without ownership marker).
 pub type Rendered = Vec<(PathBuf, String, Owner)>;
 
+/// What one render leaves for the next in the same process (`storm watch`), so
+/// that an edit re-renders only what it affects.
+#[derive(Default)]
+pub struct Memo {
+    rust: crate::rust_target::Memo,
+}
+
 /// Every generated file, by path relative to the output directory. Files storm
 /// owns carry their marker. The Rust target (the largest, itself spread over the
 /// cores) renders beside the others. The error says why a target cannot be
@@ -54,23 +62,45 @@ pub fn files(
     wire: &Wire,
     targets: Targets,
 ) -> Result<BTreeMap<PathBuf, Output>, String> {
+    files_with(model, wire, targets, None)
+}
+
+/// [`files`], reusing what `memo` holds from an earlier render and leaving in it
+/// what this one produced.
+pub fn files_with(
+    model: &Model,
+    wire: &Wire,
+    targets: Targets,
+    memo: Option<&mut Memo>,
+) -> Result<BTreeMap<PathBuf, Output>, String> {
+    let rust_memo = memo.map(|m| &mut m.rust);
     std::thread::scope(|scope| {
-        let rust = targets
-            .rust
-            .then(|| scope.spawn(|| marked(crate::rust_target::render(model, wire))));
+        let rust = targets.rust.then(|| {
+            scope.spawn(|| {
+                time("render rust", || {
+                    marked(crate::rust_target::render_with(model, wire, rust_memo))
+                })
+            })
+        });
         let mut files: BTreeMap<PathBuf, Output> = BTreeMap::new();
         if targets.schemas {
-            files.extend(marked(crate::schemas::render(model, wire)));
+            files.extend(time("render schemas", || {
+                marked(crate::schemas::render(model, wire))
+            }));
         }
         if targets.routing {
-            files.extend(marked(crate::routing::render(model, wire)?));
+            files.extend(time("render routing", || {
+                crate::routing::render(model, wire).map(marked)
+            })?);
         }
         if targets.docs {
-            files.extend(marked(vec![(
-                PathBuf::from("docs/model.md"),
-                crate::docs::render(model, wire),
-                Owner::Storm,
-            )]));
+            files.extend(time("render docs", || {
+                marked(vec![(
+                    PathBuf::from("docs/model.md"),
+                    crate::docs::render(model, wire),
+                    Owner::Storm,
+                )])
+            }));
         }
         if let Some(rust) = rust {
             let rust = rust.join().unwrap_or_else(|e| std::panic::resume_unwind(e));

@@ -1,5 +1,10 @@
 use storm::cli;
 
+/// Rendering builds hundreds of thousands of short strings; mimalloc makes
+/// allocation a few per cent of `generate` instead of a quarter of it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     end_quietly_on_closed_pipe();
     std::panic::set_hook(Box::new(|info| {

@@ -4,64 +4,79 @@
 /// (`orderId` → `order`, `Id`) and before the last capital of an acronym
 /// (`HTTPServer` → `HTTP`, `Server`).
 pub fn words(name: &str) -> Vec<String> {
-    let chars: Vec<char> = name.chars().collect();
     let mut words = Vec::new();
-    let mut current = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c == '_' || c == '-' || c == '.' || c == ' ' {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            continue;
-        }
-        if let Some(&prev) = current.chars().last().as_ref() {
-            let next = chars.get(i + 1).copied();
-            let boundary = (c.is_uppercase() && (prev.is_lowercase() || prev.is_ascii_digit()))
-                || (c.is_uppercase()
-                    && prev.is_uppercase()
-                    && next.is_some_and(|n| n.is_lowercase()));
-            if boundary {
-                words.push(std::mem::take(&mut current));
-            }
-        }
-        current.push(c);
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
+    split(name, |w| words.push(w.to_string()));
     words
 }
 
+/// [`words`] without allocating: each word, a slice of `name`, handed to `word`.
+fn split<'a>(name: &'a str, mut word: impl FnMut(&'a str)) {
+    let mut start: Option<usize> = None;
+    let mut prev: Option<char> = None;
+    let mut chars = name.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if matches!(c, '_' | '-' | '.' | ' ') {
+            if let Some(s) = start.take() {
+                word(&name[s..i]);
+            }
+            prev = None;
+            continue;
+        }
+        match (start, prev) {
+            (Some(s), Some(p)) => {
+                let next = chars.peek().map(|&(_, n)| n);
+                let boundary = c.is_uppercase()
+                    && (p.is_lowercase()
+                        || p.is_ascii_digit()
+                        || p.is_uppercase() && next.is_some_and(char::is_lowercase));
+                if boundary {
+                    word(&name[s..i]);
+                    start = Some(i);
+                }
+            }
+            _ => start = Some(i),
+        }
+        prev = Some(c);
+    }
+    if let Some(s) = start {
+        word(&name[s..]);
+    }
+}
+
+/// The words of `name` in lower case, joined by `separator`.
+fn lower_joined(name: &str, separator: char) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    split(name, |w| {
+        if !out.is_empty() {
+            out.push(separator);
+        }
+        if w.is_ascii() {
+            out.extend(w.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            out.push_str(&w.to_lowercase());
+        }
+    });
+    out
+}
+
 pub fn snake(name: &str) -> String {
-    words(name)
-        .iter()
-        .map(|w| w.to_lowercase())
-        .collect::<Vec<_>>()
-        .join("_")
+    lower_joined(name, '_')
 }
 
 pub fn kebab(name: &str) -> String {
-    words(name)
-        .iter()
-        .map(|w| w.to_lowercase())
-        .collect::<Vec<_>>()
-        .join("-")
+    lower_joined(name, '-')
 }
 
 pub fn pascal(name: &str) -> String {
-    words(name)
-        .iter()
-        .map(|w| {
-            let mut chars = w.chars();
-            match chars.next() {
-                Some(first) => first
-                    .to_uppercase()
-                    .chain(chars.flat_map(char::to_lowercase))
-                    .collect(),
-                None => String::new(),
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(name.len());
+    split(name, |w| {
+        let mut chars = w.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_uppercase());
+            out.extend(chars.flat_map(char::to_lowercase));
+        }
+    });
+    out
 }
 
 pub fn is_pascal(name: &str) -> bool {

@@ -14,6 +14,8 @@ mod plan;
 use crate::generate::{Owner, Rendered};
 use crate::model::{ContextId, Model};
 use crate::wire::Wire;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -84,12 +86,26 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// What one render leaves for the next in the same process (`storm watch`): the
+/// files of each context by the hash of its plan, which alone decides them. An
+/// edit re-renders only the contexts whose plan it changes.
+#[derive(Default)]
+pub struct Memo {
+    contexts: HashMap<u64, Rendered>,
+}
+
 /// Every file of `rust/`, paths relative to the output directory.
+pub fn render(model: &Model, wire: &Wire) -> Rendered {
+    render_with(model, wire, None)
+}
+
+/// [`render`], reusing what `memo` holds from an earlier render and leaving in it
+/// what this one produced.
 ///
 /// Each plan part is turned into template values once and shared by every file
 /// that shows it (tera's values share arrays and maps); contexts render on
 /// every core, and their files are put back in plan order.
-pub fn render(model: &Model, wire: &Wire) -> Rendered {
+pub fn render_with(model: &Model, wire: &Wire, mut memo: Option<&mut Memo>) -> Rendered {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(Vec::<&str>::new());
     for (name, body) in TEMPLATES {
@@ -101,38 +117,42 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
     let contracts = root.join("crates/contracts");
     let envelope = plan::envelope_module(model);
     let ids: Vec<ContextId> = model.context_ids().collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = ids.len().div_ceil(threads).max(1);
     // Each worker plans, renders and drops its contexts, keeping what the
     // workspace-wide files need.
-    let pieces: Vec<(Rendered, Vec<plan::Summary>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = ids
-            .chunks(chunk)
-            .map(|ids| {
-                let (renderer, root, contracts, envelope) =
-                    (&renderer, &root, &contracts, &envelope);
-                scope.spawn(move || {
-                    let mut out = Rendered::new();
-                    let mut summaries = Vec::with_capacity(ids.len());
-                    for &id in ids {
-                        let mut context = plan::context_plan(model, wire, envelope, id);
-                        renderer.context(&context, root, contracts, &mut out);
-                        summaries.push(plan::Summary::of(&mut context));
-                    }
-                    (out, summaries)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
+    let remembering = memo.is_some();
+    let previous = memo
+        .as_deref_mut()
+        .map(|m| std::mem::take(&mut m.contexts))
+        .unwrap_or_default();
+    let pieces = crate::parallel::runs(&ids, |ids| {
+        let mut out = Rendered::new();
+        let mut summaries = Vec::with_capacity(ids.len());
+        let mut kept = Vec::new();
+        for &id in ids {
+            let mut context = plan::context_plan(model, wire, &envelope, id);
+            if remembering {
+                let key = fingerprint(&context);
+                let start = out.len();
+                match previous.get(&key) {
+                    Some(files) => out.extend(files.iter().cloned()),
+                    None => renderer.context(&context, &root, &contracts, &mut out),
+                }
+                kept.push((key, out[start..].to_vec()));
+            } else {
+                renderer.context(&context, &root, &contracts, &mut out);
+            }
+            summaries.push(plan::Summary::of(&mut context));
+        }
+        (out, summaries, kept)
     });
     let mut files = Vec::with_capacity(pieces.len());
     let mut summaries = Vec::with_capacity(ids.len());
-    for (rendered, summary) in pieces {
+    for (rendered, summary, kept) in pieces {
         files.push(rendered);
         summaries.extend(summary);
+        if let Some(memo) = memo.as_deref_mut() {
+            memo.contexts.extend(kept);
+        }
     }
     let plan = plan::plan(wire, &envelope, summaries);
     let whole = values(&plan);
@@ -157,6 +177,13 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
 }
 
 /// A plan part as the values a template sees.
+/// A context plan's hash: equal plans render equal files.
+fn fingerprint(context: &plan::ContextPlan) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    context.hash(&mut hasher);
+    hasher.finish()
+}
+
 fn values(part: &impl serde::Serialize) -> tera::Context {
     tera::Context::from_serialize(part).expect("a rust plan part is a struct")
 }
@@ -269,59 +296,97 @@ struct AggregateContext<'a> {
 /// no blank line after an opening or before a closing brace, `{}` for an empty
 /// block, one final newline.
 fn tidy(text: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Line> = Vec::new();
     for line in text.lines().map(str::trim_end) {
-        let prev = out.last().map(String::as_str);
-        if line.is_empty()
-            && prev.is_none_or(|p| p.is_empty() || p.ends_with('{') || p.ends_with('['))
+        let line = Line::new(line);
+        let prev = out.last();
+        if line.text.is_empty()
+            && prev.is_none_or(|p| p.text.is_empty() || p.ends_with('{') || p.ends_with('['))
         {
             continue;
         }
-        let closing = line.trim_start().starts_with('}') || line.trim_start().starts_with(')');
-        if closing && prev.is_some_and(str::is_empty) {
+        let closing = line.code.starts_with('}') || line.code.starts_with(')');
+        if closing && prev.is_some_and(|p| p.text.is_empty()) {
             out.pop();
         }
-        let prev = out.last().map(String::as_str);
-        if line.trim_start() == "}"
-            && prev.is_some_and(|p| {
-                p.ends_with(" {") && !p.trim_start().starts_with(')') && p.len() < 100
-            })
+        let prev = out.last_mut();
+        if line.code == "}"
+            && let Some(open) = prev
+            && !open.closed
+            && open.text.ends_with(" {")
+            && !open.code.starts_with(')')
+            && open.text.len() < 100
         {
-            if let Some(open) = out.last_mut() {
-                open.push('}');
-            }
+            open.closed = true;
             continue;
         }
+        let prev = out.last();
         // Module docs end with a blank line.
-        if !line.is_empty()
-            && !line.starts_with("//!")
-            && prev.is_some_and(|p| p.starts_with("//!"))
+        if !line.text.is_empty()
+            && !line.text.starts_with("//!")
+            && prev.is_some_and(|p| p.text.starts_with("//!"))
         {
-            out.push(String::new());
+            out.push(Line::new(""));
         }
-        let prev = out.last().map(String::as_str);
+        let prev = out.last();
         // Items after an item that ends at the same depth get a blank line between.
-        let indent = line.len() - line.trim_start().len();
         let starts_item = ["#[", "///", "pub ", "impl ", "fn ", "mod ", "use ", "type "]
             .iter()
-            .any(|p| line[indent..].starts_with(p));
+            .any(|p| line.code.starts_with(p));
         if starts_item
             && prev.is_some_and(|p| {
-                p.ends_with('}')
-                    && p.len() - p.trim_start().len() == indent
-                    && !p.trim_start().starts_with("//")
+                p.ends_with('}') && p.indent() == line.indent() && !p.code.starts_with("//")
             })
         {
-            out.push(String::new());
+            out.push(Line::new(""));
         }
-        out.push(line.to_string());
+        out.push(line);
     }
-    while out.last().is_some_and(|l| l.is_empty()) {
+    while out.last().is_some_and(|l| l.text.is_empty()) {
         out.pop();
     }
-    let mut text = out.join("\n");
-    text.push('\n');
+    let mut text = String::with_capacity(out.iter().map(|l| l.text.len() + 2).sum());
+    for line in &out {
+        text.push_str(line.text);
+        if line.closed {
+            text.push('}');
+        }
+        text.push('\n');
+    }
+    if out.is_empty() {
+        text.push('\n');
+    }
     text
+}
+
+/// A line of [`tidy`]'s output: the template's line, its code without the
+/// indentation, and whether an empty block's `}` was pulled up onto it.
+struct Line<'a> {
+    text: &'a str,
+    code: &'a str,
+    closed: bool,
+}
+
+impl<'a> Line<'a> {
+    fn new(text: &'a str) -> Line<'a> {
+        Line {
+            text,
+            code: text.trim_start(),
+            closed: false,
+        }
+    }
+
+    fn indent(&self) -> usize {
+        self.text.len() - self.code.len()
+    }
+
+    fn ends_with(&self, c: char) -> bool {
+        if self.closed {
+            c == '}'
+        } else {
+            self.text.ends_with(c)
+        }
+    }
 }
 
 /// The widest line rustfmt lays out (its default `max_width`).
@@ -333,9 +398,11 @@ const MAX_WIDTH: usize = 100;
 /// it as written (`cargo fmt --check` passes, and the code reads the same).
 /// Comment lines do not count: rustfmt leaves them as they are.
 fn keep_overlong(text: String) -> String {
-    let overlong = text
-        .lines()
-        .any(|line| !line.trim_start().starts_with("//") && line.chars().count() > MAX_WIDTH);
+    let overlong = text.lines().any(|line| {
+        line.len() > MAX_WIDTH
+            && line.chars().count() > MAX_WIDTH
+            && !line.trim_start().starts_with("//")
+    });
     if !overlong {
         return text;
     }

@@ -10,7 +10,10 @@
 //! replacement of a file changes the file's; any entry added, removed or renamed
 //! in a directory (say, a stale generated file put back) changes the directory's.
 //! Either sends the run down the full path, which compares contents and looks at
-//! every file below `out`. Like git's index it guards against "racy" entries: a
+//! every file below `out`. On that path, after an edit of the model, the stamp
+//! still saves work: each file storm owns is recorded with the checksum its
+//! marker states, and a file nobody touched since (same size and time) that
+//! would get the same checksum again is not read ([`untouched`]). Like git's index it guards against "racy" entries: a
 //! file or directory modified less than [`RACY_MARGIN`] before the stamp was
 //! written could have changed again in the same clock tick, so it is never
 //! trusted and the full path runs (and writes a stamp that can be trusted).
@@ -24,13 +27,13 @@ use crate::generate::{Output, Owner, Targets};
 use crate::source::Sources;
 use crate::wire::Wire;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Files changed this close before the stamp was written are not trusted.
 const RACY_MARGIN: Duration = Duration::from_secs(1);
-const HEADER: &str = "storm stamp 2";
+const HEADER: &str = "storm stamp 3";
 
 /// Everything the generated files depend on, as a digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +56,7 @@ impl Key {
             hash.update(&file.text);
         }
         let digest = hash.finalize();
-        Key(digest.iter().map(|b| format!("{b:02x}")).collect())
+        Key(crate::ownership::hex(&digest))
     }
 }
 
@@ -130,59 +133,119 @@ fn cache_dir() -> Option<PathBuf> {
 fn stamp_path(out: &Path) -> Option<PathBuf> {
     let absolute = std::path::absolute(out).ok()?;
     let digest = Sha256::digest(absolute.to_string_lossy().as_bytes());
-    let name: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let name: String = crate::ownership::hex(&digest[..16]);
     Some(cache_dir()?.join(format!("{name}.stamp")))
 }
 
-/// Whether the last run into `out` had this key and left every file as it is now.
-pub fn fresh(out: &Path, key: &Key) -> Option<Fresh> {
+/// A stamp as read back: its key, when it was written, and its entries.
+struct Stamp {
+    key: String,
+    trusted_before: u128,
+    entries: Vec<Entry>,
+}
+
+/// A line of a stamp: a directory, or a file storm owns (with its marker's
+/// checksum) or a hand-written one.
+struct Entry {
+    kind: String,
+    size: u64,
+    modified: u128,
+    checksum: String,
+    path: PathBuf,
+}
+
+/// The stamp of `out`, if there is one for this very directory.
+fn read(out: &Path) -> Option<Stamp> {
     let text = std::fs::read_to_string(stamp_path(out)?).ok()?;
     let mut lines = text.lines();
     if lines.next()? != HEADER {
         return None;
     }
-    let out_line = lines.next()?;
     let absolute = std::path::absolute(out).ok()?;
-    if out_line != format!("out {}", absolute.to_string_lossy()) {
+    if lines.next()? != format!("out {}", absolute.to_string_lossy()) {
         return None;
     }
-    if lines.next()? != format!("key {}", key.0) {
-        return None;
-    }
+    let key = lines.next()?.strip_prefix("key ")?.to_string();
     let written: u128 = lines.next()?.strip_prefix("written ")?.parse().ok()?;
-    let trusted_before = written.checked_sub(RACY_MARGIN.as_nanos())?;
+    let mut entries = Vec::new();
+    for line in lines {
+        let mut parts = line.splitn(5, ' ');
+        entries.push(Entry {
+            kind: parts.next()?.to_string(),
+            size: parts.next()?.parse().ok()?,
+            modified: parts.next()?.parse().ok()?,
+            checksum: parts.next()?.to_string(),
+            path: out.join(parts.next()?),
+        });
+    }
+    Some(Stamp {
+        key,
+        trusted_before: written.checked_sub(RACY_MARGIN.as_nanos())?,
+        entries,
+    })
+}
+
+impl Entry {
+    /// Whether the directory or file is exactly as the stamp saw it, and was
+    /// not modified so close to the stamp that it may have changed unseen.
+    fn untouched(&self, trusted_before: u128) -> bool {
+        self.modified < trusted_before
+            && match self.kind.as_str() {
+                "dir" => dir_modified(&self.path) == Some(self.modified),
+                _ => metadata(&self.path) == Some((self.size, self.modified)),
+            }
+    }
+}
+
+/// Whether the last run into `out` had this key and left every file as it is now.
+pub fn fresh(out: &Path, key: &Key) -> Option<Fresh> {
+    let stamp = read(out)?;
+    if stamp.key != key.0 {
+        return None;
+    }
     let mut fresh = Fresh {
         owned: 0,
         hand_written: 0,
     };
-    for line in lines {
-        let mut parts = line.splitn(4, ' ');
-        let owner = parts.next()?;
-        let size: u64 = parts.next()?.parse().ok()?;
-        let modified: u128 = parts.next()?.parse().ok()?;
-        let path = out.join(parts.next()?);
-        match owner {
+    for entry in &stamp.entries {
+        match entry.kind.as_str() {
             // An entry added, removed or renamed in it would have changed this.
-            "dir" => {
-                if modified >= trusted_before || dir_modified(&path)? != modified {
-                    return None;
-                }
-            }
-            "storm" => {
-                if modified >= trusted_before || metadata(&path)? != (size, modified) {
-                    return None;
-                }
-                fresh.owned += 1;
-            }
+            "dir" | "storm" if !entry.untouched(stamp.trusted_before) => return None,
+            "dir" => {}
+            "storm" => fresh.owned += 1,
             // Hand-written files are the team's to change: they only need to exist.
             "user" => {
-                metadata(&path)?;
+                metadata(&entry.path)?;
                 fresh.hand_written += 1;
             }
             _ => return None,
         }
     }
     Some(fresh)
+}
+
+/// The files storm owns that the last run into `out` (whatever its key) left
+/// and nobody touched since, by path relative to `out`, with the checksum their
+/// marker states: a run after an edit of the model need not read these again
+/// when it would write the same checksum (see [`crate::writer::plan`]).
+pub fn untouched(out: &Path) -> HashMap<PathBuf, String> {
+    let Some(stamp) = read(out) else {
+        return HashMap::new();
+    };
+    let files: Vec<&Entry> = stamp.entries.iter().filter(|e| e.kind == "storm").collect();
+    crate::parallel::runs(&files, |files| {
+        files
+            .iter()
+            .filter(|e| e.untouched(stamp.trusted_before))
+            .filter_map(|e| {
+                let relative = e.path.strip_prefix(out).ok()?.to_path_buf();
+                Some((relative, e.checksum.clone()))
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Forgets the stamp of `out`: from now on the disk may differ from it.
@@ -217,7 +280,7 @@ pub fn record(out: &Path, key: &Key, files: &BTreeMap<PathBuf, Output>) {
         let Some(modified) = dir_modified(&out.join(&relative)) else {
             return;
         };
-        text.push_str(&format!("dir 0 {modified} {name}\n"));
+        text.push_str(&format!("dir 0 {modified} - {name}\n"));
     }
     for (relative, output) in files {
         let Some(name) = relative.to_str().filter(|n| !n.contains('\n')) else {
@@ -226,11 +289,14 @@ pub fn record(out: &Path, key: &Key, files: &BTreeMap<PathBuf, Output>) {
         let Some((size, modified)) = metadata(&out.join(relative)) else {
             return;
         };
-        let owner = match output.owner {
-            Owner::Storm => "storm",
-            Owner::User => "user",
+        let (owner, checksum) = match output.owner {
+            Owner::Storm => (
+                "storm",
+                crate::ownership::stated_checksum(relative, &output.content).unwrap_or("-"),
+            ),
+            Owner::User => ("user", "-"),
         };
-        text.push_str(&format!("{owner} {size} {modified} {name}\n"));
+        text.push_str(&format!("{owner} {size} {modified} {checksum} {name}\n"));
     }
     let Some(dir) = path.parent() else {
         return;

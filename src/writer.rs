@@ -5,7 +5,7 @@
 
 use crate::generate::{Output, Owner};
 use crate::ownership::{self, State};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -51,74 +51,99 @@ pub struct Summary {
 }
 
 /// Compares the generated files with the disk. With `force`, hand edits of owned
-/// files are overwritten (and edited stale files removed).
-pub fn plan(out: &Path, files: &BTreeMap<PathBuf, Output>, force: bool) -> io::Result<Plan> {
+/// files are overwritten (and edited stale files removed). `untouched` are the
+/// files the last run left and nobody changed since, with their checksum
+/// ([`crate::stamp::untouched`]): one that would get the same checksum again is
+/// not read.
+pub fn plan(
+    out: &Path,
+    files: &BTreeMap<PathBuf, Output>,
+    force: bool,
+    untouched: &HashMap<PathBuf, String>,
+) -> io::Result<Plan> {
     if out.exists() && !out.is_dir() {
         return Err(io::Error::other(format!(
             "`{}` exists and is not a directory",
             out.display()
         )));
     }
-    let mut actions = BTreeMap::new();
-    let on_disk = existing(out)?;
+    let same = |path: &Path| {
+        files.get(path).is_some_and(|new| {
+            new.owner == Owner::User
+                || untouched.get(path).is_some_and(|sum| {
+                    ownership::stated_checksum(path, &new.content) == Some(sum.as_str())
+                })
+        })
+    };
+    // Both sides are sorted by path: one merge pairs them.
+    let mut on_disk = existing(out, same)?.into_iter().peekable();
+    let mut actions = Vec::with_capacity(files.len());
     for (path, output) in files {
-        let full = out.join(path);
-        let action = match on_disk.get(path) {
-            None if full.exists() => Action::Foreign,
+        while let Some((old_path, old)) = on_disk.next_if(|(p, _)| p < path) {
+            if let Some(action) = leftover(&old_path, old, force) {
+                actions.push((old_path, action));
+            }
+        }
+        let old = on_disk.next_if(|(p, _)| p == path).map(|(_, old)| old);
+        let action = match old {
+            None if out.join(path).exists() => Action::Foreign,
             None => Action::Write {
                 content: output.content.clone(),
                 old: None,
             },
             Some(_) if output.owner == Owner::User => Action::Kept,
-            Some(old) if *old == output.content => Action::Unchanged,
-            Some(old) => match ownership::state(path, old) {
+            Some(Disk::Same) => Action::Unchanged,
+            Some(Disk::Read(old)) if old == output.content => Action::Unchanged,
+            Some(Disk::Read(old)) => match ownership::state(path, &old) {
                 State::Owned => Action::Write {
                     content: output.content.clone(),
-                    old: Some(old.clone()),
+                    old: Some(old),
                 },
                 State::Edited if force => Action::Write {
                     content: output.content.clone(),
-                    old: Some(old.clone()),
+                    old: Some(old),
                 },
                 State::Edited => Action::Edited {
                     content: output.content.clone(),
-                    old: old.clone(),
+                    old,
                 },
                 State::Foreign => Action::Foreign,
             },
         };
-        actions.insert(path.clone(), action);
+        actions.push((path.clone(), action));
     }
-    for (path, old) in &on_disk {
-        if files.contains_key(path) {
-            continue;
-        }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let state = ownership::state(&original_of_temp(path), old);
-        if name.ends_with(TEMP_SUFFIX) && state != State::Foreign {
-            actions.insert(path.clone(), Action::Leftover);
-            continue;
-        }
-        match ownership::state(path, old) {
-            State::Owned => {
-                actions.insert(path.clone(), Action::Remove { old: old.clone() });
-            }
-            State::Edited if force => {
-                actions.insert(path.clone(), Action::Remove { old: old.clone() });
-            }
-            State::Edited => {
-                actions.insert(path.clone(), Action::EditedStale { old: old.clone() });
-            }
-            State::Foreign => {}
+    for (old_path, old) in on_disk {
+        if let Some(action) = leftover(&old_path, old, force) {
+            actions.push((old_path, action));
         }
     }
+    let actions = actions.into_iter().collect();
     Ok(Plan {
         out: out.to_path_buf(),
         actions,
     })
+}
+
+/// What becomes of a file on disk the model no longer produces: storm's own is
+/// removed (when edited by hand, only with `force`), a temporary file of a killed
+/// run too; anyone else's is left alone (`None`).
+fn leftover(path: &Path, old: Disk, force: bool) -> Option<Action> {
+    let Disk::Read(old) = old else { return None };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name.ends_with(TEMP_SUFFIX)
+        && ownership::state(&original_of_temp(path), &old) != State::Foreign
+    {
+        return Some(Action::Leftover);
+    }
+    match ownership::state(path, &old) {
+        State::Owned => Some(Action::Remove { old }),
+        State::Edited if force => Some(Action::Remove { old }),
+        State::Edited => Some(Action::EditedStale { old }),
+        State::Foreign => None,
+    }
 }
 
 /// `.name.ext.storm-tmp` → `name.ext`, to read a leftover's marker by its syntax.
@@ -134,10 +159,23 @@ fn original_of_temp(path: &Path) -> PathBuf {
     path.with_file_name(original)
 }
 
+/// A file below `out` as the plan sees it.
+enum Disk {
+    /// Its content.
+    Read(String),
+    /// Not read: what the run would write there (or a hand-written file, which
+    /// only needs to exist).
+    Same,
+}
+
 /// Every regular UTF-8 file below `out`, by path relative to it. Files that are
 /// not text, and symbolic links, are nobody's business but their owner's. The
-/// tree is walked first, then its files are read on every core.
-fn existing(out: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
+/// tree is walked first, then its files are read on every core, except those
+/// `same` says need not be.
+fn existing(
+    out: &Path,
+    same: impl Fn(&Path) -> bool + Sync,
+) -> io::Result<BTreeMap<PathBuf, Disk>> {
     let mut paths = Vec::new();
     if !out.is_dir() {
         return Ok(BTreeMap::new());
@@ -158,28 +196,23 @@ fn existing(out: &Path) -> io::Result<BTreeMap<PathBuf, String>> {
             }
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let chunk = paths.len().div_ceil(threads).max(1);
-    let read = |paths: &[PathBuf]| -> Vec<(PathBuf, String)> {
+    let read = |paths: &[PathBuf]| -> Vec<(PathBuf, Disk)> {
         paths
             .iter()
             .filter_map(|path| {
-                let text = std::fs::read_to_string(path).ok()?;
                 let relative = path.strip_prefix(out).unwrap_or(path).to_path_buf();
-                Some((relative, text))
+                if same(&relative) {
+                    return Some((relative, Disk::Same));
+                }
+                let text = std::fs::read_to_string(path).ok()?;
+                Some((relative, Disk::Read(text)))
             })
             .collect()
     };
-    Ok(std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || read(part)))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    }))
+    Ok(crate::parallel::runs(&paths, read)
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 impl Plan {
@@ -201,13 +234,12 @@ impl Plan {
     /// left as they are.
     pub fn apply(&self) -> io::Result<Summary> {
         let mut summary = Summary::default();
+        // Removals first: a removed file may stand where a directory now goes.
+        let mut writes: Vec<(PathBuf, &str)> = Vec::new();
         for (path, action) in &self.actions {
             let full = self.out.join(path);
             match action {
-                Action::Write { content, .. } => {
-                    write_atomic(&full, content)?;
-                    summary.written += 1;
-                }
+                Action::Write { content, .. } => writes.push((full, content)),
                 Action::Unchanged => summary.unchanged += 1,
                 Action::Kept => summary.kept += 1,
                 Action::Remove { .. } => {
@@ -215,12 +247,22 @@ impl Plan {
                     remove_empty_parents(&full, &self.out);
                     summary.removed += 1;
                 }
-                Action::Leftover => {
-                    std::fs::remove_file(&full)?;
-                }
+                Action::Leftover => std::fs::remove_file(&full)?,
                 Action::Edited { .. } | Action::EditedStale { .. } | Action::Foreign => {}
             }
         }
+        // Each directory is created once, then the files are written on every
+        // core: on a large tree the file system's own work dominates.
+        let dirs: BTreeSet<&Path> = writes.iter().filter_map(|(p, _)| p.parent()).collect();
+        for dir in dirs {
+            std::fs::create_dir_all(dir)?;
+        }
+        let written = crate::parallel::runs(&writes, |part| {
+            part.iter()
+                .try_for_each(|(full, content)| write_beside(full, content))
+        });
+        written.into_iter().collect::<io::Result<()>>()?;
+        summary.written = writes.len();
         Ok(summary)
     }
 
@@ -253,13 +295,17 @@ impl Plan {
 /// Writes a temporary file next to the target, then renames it over the target:
 /// a reader (or a killed run) sees the old file or the new one, never half of one.
 pub fn write_atomic(path: &Path, content: &str) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+    write_beside(path, content)
+}
+
+/// [`write_atomic`] into a directory that exists.
+fn write_beside(path: &Path, content: &str) -> io::Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = dir.join(format!(".{name}{TEMP_SUFFIX}"));
+    let temp = path.with_file_name(format!(".{name}{TEMP_SUFFIX}"));
     std::fs::write(&temp, content)?;
     std::fs::rename(&temp, path)
 }

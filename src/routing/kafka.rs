@@ -31,7 +31,7 @@ fn k8s_name(topic: &str) -> String {
         // Cut, and told apart from other long names by a hash of the whole topic.
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(topic.as_bytes());
-        let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+        let hash: String = crate::ownership::hex(&digest[..4]);
         name.truncate(MAX_K8S_NAME - hash.len() - 1);
         name = format!("{}-{hash}", name.trim_end_matches('-'));
     }

@@ -12,7 +12,7 @@ use crate::wire::{Wire, metadata};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct Plan {
     /// Workspace members, relative to `rust/`, sorted.
     pub members: Vec<String>,
@@ -31,7 +31,7 @@ pub struct Plan {
 
 /// A context as the contracts crate's tests see it: its module and the round
 /// trips of its events.
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct TestedContext {
     pub module: String,
     /// `use ::contracts::<module> as model;` (without a rename that rustfmt drops).
@@ -40,7 +40,7 @@ pub struct TestedContext {
     pub events: Vec<TestedEvent>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct TestedEvent {
     pub ident: String,
     pub version: u32,
@@ -86,7 +86,7 @@ impl Summary {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct MetadataKeys {
     pub key: &'static str,
     pub aggregate_id: &'static str,
@@ -94,7 +94,7 @@ pub struct MetadataKeys {
     pub event_version: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct ContextPlan {
     pub name: String,
     pub doc: Vec<String>,
@@ -137,7 +137,7 @@ pub struct ContextPlan {
     pub any_event_round_trips: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct FieldPlan {
     pub doc: Vec<String>,
     pub ident: String,
@@ -156,14 +156,14 @@ pub struct FieldPlan {
     pub decl8: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct TypePlan {
     pub doc: Vec<String>,
     pub ident: String,
     pub fields: Vec<FieldPlan>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct VariantPlan {
     pub doc: Vec<String>,
     pub ident: String,
@@ -171,14 +171,14 @@ pub struct VariantPlan {
     pub rename: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct EnumPlan {
     pub doc: Vec<String>,
     pub ident: String,
     pub variants: Vec<VariantPlan>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct EventPlan {
     pub doc: Vec<String>,
     pub ident: String,
@@ -198,7 +198,7 @@ pub struct EventPlan {
     pub type_assert: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct CommandPlan {
     pub doc: Vec<String>,
     pub ident: String,
@@ -232,7 +232,7 @@ pub struct CommandPlan {
     pub handle_arm: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct AggregateEventPlan {
     pub doc: Vec<String>,
     pub ident: String,
@@ -248,7 +248,7 @@ pub struct AggregateEventPlan {
     pub evolve_skeleton: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct AggregatePlan {
     pub name: String,
     pub doc: Vec<String>,
@@ -275,7 +275,7 @@ pub struct AggregatePlan {
 }
 
 /// One event a handler reacts to.
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct HandlerEvent {
     pub method: String,
     pub path: String,
@@ -283,7 +283,7 @@ pub struct HandlerEvent {
     pub name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct PolicyPlan {
     pub name: String,
     pub doc: Vec<String>,
@@ -302,7 +302,7 @@ pub struct PolicyPlan {
     pub command_variant: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct ViewPlan {
     /// The signature of `View::update`, laid out.
     pub signature: String,
@@ -313,7 +313,7 @@ pub struct ViewPlan {
     pub all: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct ViewEvent {
     /// The variant of the aggregate's `Event`.
     pub variant: String,
@@ -324,7 +324,7 @@ pub struct ViewEvent {
     pub method: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct ReadModelPlan {
     pub name: String,
     pub doc: Vec<String>,
@@ -336,7 +336,7 @@ pub struct ReadModelPlan {
     pub views: Vec<ViewPlan>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct InboxHandler {
     pub is_policy: bool,
     pub trait_path: String,
@@ -355,7 +355,7 @@ pub struct InboxHandler {
     pub wrap: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct InboxEvent {
     /// `("source", "Type") => Event::V(decode(&envelope)?),` at eight spaces,
     /// laid out.
@@ -376,7 +376,7 @@ pub struct InboxEvent {
     pub round_trips: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Hash)]
 pub struct IssuedPlan {
     pub variant: String,
     pub module: String,

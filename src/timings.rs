@@ -1,0 +1,25 @@
+//! `STORM_TIMINGS=1` prints how long each stage of a run takes, on stderr, so
+//! that a slow run can be taken apart without a profiler (`benches/run.sh`
+//! shows them for model L). Unset, a stage costs one cached flag check.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("STORM_TIMINGS").is_some_and(|v| !v.is_empty()))
+}
+
+/// Runs `work`, and with `STORM_TIMINGS` set reports its wall time as `stage`.
+pub fn time<T>(stage: &str, work: impl FnOnce() -> T) -> T {
+    if !enabled() {
+        return work();
+    }
+    let start = Instant::now();
+    let value = work();
+    eprintln!(
+        "timing: {stage:<24} {:>8.1} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    value
+}
