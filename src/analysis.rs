@@ -7,7 +7,7 @@ use crate::source::{FileId, Sources, Span};
 use crate::timings::time;
 use crate::wire::Backend;
 use crate::{ast, checks, loader, resolve, syntax};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 pub struct Analysis {
@@ -41,25 +41,52 @@ impl Analysis {
 /// what the syntax errors already explain. Resolution errors do not stop the graph
 /// checks, which work on whatever resolved.
 pub fn analyze(inputs: &[PathBuf], backend: Backend) -> Analysis {
+    analyze_with(inputs, backend, None)
+}
+
+/// [`analyze`], parsing again only what changed since the analysis that left
+/// `memo` (`storm watch`).
+pub fn analyze_with(inputs: &[PathBuf], backend: Backend, memo: Option<&mut Memo>) -> Analysis {
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
     time("load", || {
         loader::load(inputs, &mut sources, &mut diagnostics)
     });
-    analyze_sources(sources, diagnostics, backend)
+    analyze_sources(sources, diagnostics, backend, memo)
 }
 
 /// The same for a model held in memory (read from a git revision, say), as
 /// (path, text) pairs in path order.
 pub fn analyze_texts(files: Vec<(PathBuf, String)>, backend: Backend) -> Analysis {
+    analyze_texts_with(files, backend, None)
+}
+
+/// [`analyze_texts`] with a [`Memo`], as [`analyze_with`].
+pub fn analyze_texts_with(
+    files: Vec<(PathBuf, String)>,
+    backend: Backend,
+    memo: Option<&mut Memo>,
+) -> Analysis {
     let mut sources = Sources::default();
     for (path, text) in files {
         sources.add(path, text);
     }
-    analyze_sources(sources, Diagnostics::default(), backend)
+    analyze_sources(sources, Diagnostics::default(), backend, memo)
 }
 
-fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Backend) -> Analysis {
+/// What one analysis leaves for the next in the same process: each file's
+/// parsed blocks ([`syntax::Memo`]), by path.
+#[derive(Default)]
+pub struct Memo {
+    files: HashMap<PathBuf, syntax::Memo>,
+}
+
+fn analyze_sources(
+    sources: Sources,
+    mut diagnostics: Diagnostics,
+    backend: Backend,
+    mut memo: Option<&mut Memo>,
+) -> Analysis {
     // A file that could not be read properly (not UTF-8) is not parsed: its
     // syntax errors would be about bytes that are not there.
     let unreadable: HashSet<FileId> = diagnostics
@@ -72,10 +99,20 @@ fn analyze_sources(sources: Sources, mut diagnostics: Diagnostics, backend: Back
         .iter()
         .filter(|(id, _)| !unreadable.contains(id))
         .map(|(id, file)| {
-            let parsed = time("parse", || syntax::parse(id, &file.text, &mut diagnostics));
+            let parsed = time("parse", || match memo.as_deref_mut() {
+                Some(memo) => {
+                    let kept = memo.files.entry(file.path.clone()).or_default();
+                    syntax::parse_with(id, &file.text, &mut diagnostics, kept)
+                }
+                None => syntax::parse(id, &file.text, &mut diagnostics),
+            });
             (id, parsed)
         })
         .collect();
+    if let Some(memo) = memo {
+        memo.files
+            .retain(|path, _| sources.iter().any(|(_, f)| f.path == *path));
+    }
     // So far every diagnostic is about its own file: unreadable, or not the grammar.
     let mut broken: BTreeMap<FileId, Code> = BTreeMap::new();
     for d in &diagnostics.list {

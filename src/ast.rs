@@ -1,7 +1,7 @@
 //! The syntax tree: what the text says, with the span of every name, before any
 //! name is resolved. Built by [`crate::syntax`]; pest's pairs never leave that module.
 
-use crate::source::Span;
+use crate::source::{FileId, Span};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ident {
@@ -29,13 +29,13 @@ impl std::fmt::Display for QName {
 /// The text of the `///` lines before an element, joined by newlines.
 pub type Doc = Option<String>;
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct File {
     pub contexts: Vec<Context>,
     pub context_maps: Vec<ContextMap>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Context {
     pub doc: Doc,
     pub name: Ident,
@@ -43,7 +43,7 @@ pub struct Context {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Item {
     Actor(Actor),
     External(External),
@@ -56,40 +56,40 @@ pub enum Item {
     Hotspot(Hotspot),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Actor {
     pub doc: Doc,
     pub name: Ident,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct External {
     pub doc: Doc,
     pub name: Ident,
     pub emits: Vec<QName>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct TypeDef {
     pub doc: Doc,
     pub name: Ident,
     pub fields: Vec<Field>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct EnumDef {
     pub doc: Doc,
     pub name: Ident,
     pub variants: Vec<Variant>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Variant {
     pub doc: Doc,
     pub name: Ident,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Field {
     pub doc: Doc,
     pub name: Ident,
@@ -109,7 +109,7 @@ pub enum TypeExprKind {
     Optional(Box<TypeExpr>),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Aggregate {
     pub doc: Doc,
     pub name: Ident,
@@ -121,7 +121,7 @@ pub struct Aggregate {
     pub hotspots: Vec<Hotspot>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct IdDecl {
     pub doc: Doc,
     pub name: Ident,
@@ -129,19 +129,19 @@ pub struct IdDecl {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Lifecycle {
     pub states: Vec<Variant>,
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct StateDecl {
     pub fields: Vec<Field>,
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Command {
     pub doc: Doc,
     pub name: Ident,
@@ -152,7 +152,7 @@ pub struct Command {
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Event {
     pub doc: Doc,
     pub name: Ident,
@@ -161,7 +161,7 @@ pub struct Event {
     pub fields: Vec<Field>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Policy {
     pub doc: Doc,
     pub name: Ident,
@@ -169,7 +169,7 @@ pub struct Policy {
     pub then: QName,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ReadModel {
     pub doc: Doc,
     pub name: Ident,
@@ -177,21 +177,21 @@ pub struct ReadModel {
     pub fields: Vec<Field>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Hotspot {
     pub doc: Doc,
     pub text: String,
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ContextMap {
     pub doc: Doc,
     pub relations: Vec<Relation>,
     pub span: Span,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Relation {
     pub doc: Doc,
     pub left: Ident,
@@ -200,4 +200,108 @@ pub struct Relation {
     pub mutual: bool,
     pub patterns: Vec<Ident>,
     pub span: Span,
+}
+
+/// Moves a parsed part of a file to where the same text now stands: `storm
+/// watch` reuses the parse of every top-level block an edit did not touch
+/// ([`crate::syntax::Memo`]), though an edit above it moved it.
+pub trait Relocate {
+    /// Every span into `file`, `delta` bytes further (or back).
+    fn relocate(&mut self, file: FileId, delta: i64);
+}
+
+impl Relocate for Span {
+    fn relocate(&mut self, file: FileId, delta: i64) {
+        let moved = |at: u32| u32::try_from(i64::from(at) + delta).unwrap_or(at);
+        self.file = file;
+        self.start = moved(self.start);
+        self.end = moved(self.end);
+    }
+}
+
+impl<T: Relocate> Relocate for Vec<T> {
+    fn relocate(&mut self, file: FileId, delta: i64) {
+        self.iter_mut().for_each(|t| t.relocate(file, delta));
+    }
+}
+
+impl<T: Relocate> Relocate for Option<T> {
+    fn relocate(&mut self, file: FileId, delta: i64) {
+        if let Some(t) = self {
+            t.relocate(file, delta);
+        }
+    }
+}
+
+impl<T: Relocate> Relocate for Box<T> {
+    fn relocate(&mut self, file: FileId, delta: i64) {
+        (**self).relocate(file, delta);
+    }
+}
+
+impl Relocate for (u32, Span) {
+    fn relocate(&mut self, file: FileId, delta: i64) {
+        self.1.relocate(file, delta);
+    }
+}
+
+/// `Relocate` for a struct: the fields that hold spans.
+macro_rules! relocate {
+    ($($type:ty => $($field:ident),+;)*) => {$(
+        impl Relocate for $type {
+            fn relocate(&mut self, file: FileId, delta: i64) {
+                $(self.$field.relocate(file, delta);)+
+            }
+        }
+    )*};
+}
+
+relocate! {
+    File => contexts, context_maps;
+    Ident => span;
+    QName => context, name, span;
+    Context => name, items, span;
+    Actor => name;
+    External => name, emits;
+    TypeDef => name, fields;
+    EnumDef => name, variants;
+    Variant => name;
+    Field => name, ty;
+    TypeExpr => kind, span;
+    Aggregate => name, ids, lifecycles, states, commands, events, hotspots;
+    IdDecl => name, ty, span;
+    Lifecycle => states, span;
+    StateDecl => fields, span;
+    Command => name, by, requires, fields, emits, span;
+    Event => name, version, enters, fields;
+    Policy => name, when, then;
+    ReadModel => name, from, fields;
+    Hotspot => span;
+    ContextMap => relations, span;
+    Relation => left, right, patterns, span;
+}
+
+impl Relocate for Item {
+    fn relocate(&mut self, file: FileId, delta: i64) {
+        match self {
+            Item::Actor(x) => x.relocate(file, delta),
+            Item::External(x) => x.relocate(file, delta),
+            Item::Type(x) => x.relocate(file, delta),
+            Item::Enum(x) => x.relocate(file, delta),
+            Item::Aggregate(x) => x.relocate(file, delta),
+            Item::Event(x) => x.relocate(file, delta),
+            Item::Policy(x) => x.relocate(file, delta),
+            Item::ReadModel(x) => x.relocate(file, delta),
+            Item::Hotspot(x) => x.relocate(file, delta),
+        }
+    }
+}
+
+impl Relocate for TypeExprKind {
+    fn relocate(&mut self, file: FileId, delta: i64) {
+        match self {
+            TypeExprKind::Named(x) => x.relocate(file, delta),
+            TypeExprKind::List(x) | TypeExprKind::Optional(x) => x.relocate(file, delta),
+        }
+    }
 }

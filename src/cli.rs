@@ -1,7 +1,7 @@
 //! The command layer: arguments, config, and the only code that prints or
 //! touches the file system.
 
-use crate::analysis::{Analysis, analyze};
+use crate::analysis::Analysis;
 use crate::config::{self, Found};
 use crate::diagnostic::{Code, Severity};
 use crate::diagram::{self, DiagramFormat};
@@ -289,7 +289,16 @@ fn backend(setup: &Setup, arg: Option<Backend>) -> Backend {
 }
 
 fn analyze_with_lints(setup: &Setup, backend: Backend) -> Analysis {
-    let mut analysis = analyze(&setup.inputs, backend);
+    analyze_kept(setup, backend, None)
+}
+
+/// [`analyze_with_lints`], reusing what an earlier run in this process parsed.
+fn analyze_kept(
+    setup: &Setup,
+    backend: Backend,
+    memo: Option<&mut crate::analysis::Memo>,
+) -> Analysis {
+    let mut analysis = crate::analysis::analyze_with(&setup.inputs, backend, memo);
     if let Some(found) = &setup.config {
         let lints = &found.config.lints;
         analysis.diagnostics.list.retain_mut(|d| {
@@ -479,8 +488,8 @@ fn watch(model: &ModelArgs, args: &ReportArgs, output: OutputArgs) -> i32 {
     if let Err(e) = apart(&setup, &out_dir(&setup, out_arg.clone()), out_arg.is_some()) {
         return e.report_as(args.format);
     }
-    // What each run rendered, for the next: an edit re-renders what it affects.
-    let mut memo = crate::generate::Memo::default();
+    // What each run parsed and rendered, for the next: an edit costs what it touches.
+    let mut memo = Kept::default();
     loop {
         let out = out_dir(&setup, out_arg.clone());
         let backend = backend(&setup, backend_arg);
@@ -755,6 +764,14 @@ fn apart(setup: &Setup, out: &Path, from_command_line: bool) -> Result<(), Setup
 
 /// Checks the model and generates (or, with `check`, compares). Returns the exit
 /// code and, when files were written, the summary.
+/// What `watch` keeps from one run for the next: the parse of every top-level
+/// block and the render of every part, so that an edit costs what it touches.
+#[derive(Default)]
+struct Kept {
+    analysis: crate::analysis::Memo,
+    render: crate::generate::Memo,
+}
+
 fn run_generate(
     setup: &Setup,
     args: &ReportArgs,
@@ -762,9 +779,13 @@ fn run_generate(
     backend: Backend,
     mode: Mode,
     started: Option<std::time::Instant>,
-    memo: Option<&mut crate::generate::Memo>,
+    memo: Option<&mut Kept>,
 ) -> (i32, Option<crate::writer::Summary>) {
-    let analysis = time("analyse", || analyze_with_lints(setup, backend));
+    let (parsed, rendered) = match memo {
+        Some(kept) => (Some(&mut kept.analysis), Some(&mut kept.render)),
+        None => (None, None),
+    };
+    let analysis = time("analyse", || analyze_kept(setup, backend, parsed));
     let code = report(&analysis, args);
     if code != OK {
         if args.format == Format::Human {
@@ -809,7 +830,7 @@ fn run_generate(
         return (OK, Some(summary));
     }
     let files = match time("render", || {
-        crate::generate::files_with(&analysis.model, &wire, targets, memo)
+        crate::generate::files_with(&analysis.model, &wire, targets, rendered)
     }) {
         Ok(files) => files,
         Err(e) => {

@@ -74,40 +74,55 @@ pub fn files_with(
     memo: Option<&mut Memo>,
 ) -> Result<BTreeMap<PathBuf, Output>, String> {
     let rust_memo = memo.map(|m| &mut m.rust);
-    std::thread::scope(|scope| {
-        let rust = targets.rust.then(|| {
-            scope.spawn(|| {
+    // Every target on its own thread (the Rust target spreads over the cores
+    // itself): the machine shares them out, and no target waits for another.
+    let rendered: Vec<Result<Vec<(PathBuf, Output)>, String>> = std::thread::scope(|scope| {
+        let mut targets_running = Vec::new();
+        if targets.rust {
+            targets_running.push(scope.spawn(|| {
                 time("render rust", || {
-                    marked(crate::rust_target::render_with(model, wire, rust_memo))
+                    Ok(marked(crate::rust_target::render_with(
+                        model, wire, rust_memo,
+                    )))
                 })
-            })
-        });
-        let mut files: BTreeMap<PathBuf, Output> = BTreeMap::new();
+            }));
+        }
         if targets.schemas {
-            files.extend(time("render schemas", || {
-                marked(crate::schemas::render(model, wire))
+            targets_running.push(scope.spawn(|| {
+                time("render schemas", || {
+                    Ok(marked(crate::schemas::render(model, wire)))
+                })
             }));
         }
         if targets.routing {
-            files.extend(time("render routing", || {
-                crate::routing::render(model, wire).map(marked)
-            })?);
-        }
-        if targets.docs {
-            files.extend(time("render docs", || {
-                marked(vec![(
-                    PathBuf::from("docs/model.md"),
-                    crate::docs::render(model, wire),
-                    Owner::Storm,
-                )])
+            targets_running.push(scope.spawn(|| {
+                time("render routing", || {
+                    crate::routing::render(model, wire).map(marked)
+                })
             }));
         }
-        if let Some(rust) = rust {
-            let rust = rust.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-            files.extend(rust);
+        if targets.docs {
+            targets_running.push(scope.spawn(|| {
+                time("render docs", || {
+                    let docs = crate::docs::render(model, wire);
+                    Ok(marked(vec![(
+                        PathBuf::from("docs/model.md"),
+                        docs,
+                        Owner::Storm,
+                    )]))
+                })
+            }));
         }
-        Ok(files)
-    })
+        targets_running
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut files = Vec::new();
+    for target in rendered {
+        files.extend(target?);
+    }
+    Ok(files.into_iter().collect())
 }
 
 /// A target's files as written: those storm owns with their marker.

@@ -87,11 +87,13 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// What one render leaves for the next in the same process (`storm watch`): the
-/// files of each context by the hash of its plan, which alone decides them. An
-/// edit re-renders only the contexts whose plan it changes.
+/// files of each context by the hash of its plan, which alone decides them, and
+/// the workspace's files by the hash of the workspace plan. An edit re-renders
+/// only the parts whose plan it changes.
 #[derive(Default)]
 pub struct Memo {
     contexts: HashMap<u64, Rendered>,
+    workspace: Option<(u64, Rendered)>,
 }
 
 /// Every file of `rust/`, paths relative to the output directory.
@@ -124,12 +126,18 @@ pub fn render_with(model: &Model, wire: &Wire, mut memo: Option<&mut Memo>) -> R
         .as_deref_mut()
         .map(|m| std::mem::take(&mut m.contexts))
         .unwrap_or_default();
+    // Each context's subscriptions, found once for the whole model.
+    let mut subscriptions = vec![Vec::new(); ids.len()];
+    for sub in model.subscriptions() {
+        subscriptions[sub.context.index()].push(sub);
+    }
     let pieces = crate::parallel::runs(&ids, |ids| {
         let mut out = Rendered::new();
         let mut summaries = Vec::with_capacity(ids.len());
         let mut kept = Vec::new();
         for &id in ids {
-            let mut context = plan::context_plan(model, wire, &envelope, id);
+            let subs = &subscriptions[id.index()];
+            let mut context = plan::context_plan(model, wire, &envelope, id, subs);
             if remembering {
                 let key = fingerprint(&context);
                 let start = out.len();
@@ -145,6 +153,16 @@ pub fn render_with(model: &Model, wire: &Wire, mut memo: Option<&mut Memo>) -> R
         }
         (out, summaries, kept)
     });
+    if remembering {
+        let reused = pieces
+            .iter()
+            .flat_map(|(_, _, kept)| kept)
+            .filter(|(key, _)| previous.contains_key(key))
+            .count();
+        crate::timings::note("render rust", || {
+            format!("{reused} of {} contexts from the memo", ids.len())
+        });
+    }
     let mut files = Vec::with_capacity(pieces.len());
     let mut summaries = Vec::with_capacity(ids.len());
     for (rendered, summary, kept) in pieces {
@@ -155,8 +173,28 @@ pub fn render_with(model: &Model, wire: &Wire, mut memo: Option<&mut Memo>) -> R
         }
     }
     let plan = plan::plan(wire, &envelope, summaries);
-    let whole = values(&plan);
-    let mut out: Rendered = vec![
+    let key = fingerprint(&plan);
+    let mut out = match memo.as_deref_mut().and_then(|m| m.workspace.take()) {
+        Some((old, files)) if old == key => files,
+        _ => workspace_files(&renderer, &plan, &root, &contracts),
+    };
+    if let Some(memo) = memo {
+        memo.workspace = Some((key, out.clone()));
+    }
+    out.extend(files.into_iter().flatten());
+    out
+}
+
+/// The files of the workspace as a whole: its manifests, the contracts crate's
+/// root and envelope, and the round-trip tests of every event.
+fn workspace_files(
+    renderer: &Renderer,
+    plan: &plan::Plan,
+    root: &std::path::Path,
+    contracts: &std::path::Path,
+) -> Rendered {
+    let whole = values(plan);
+    vec![
         renderer.storm(root.join("Cargo.toml"), "workspace.toml", &whole),
         renderer.storm(root.join(".gitignore"), "gitignore", &whole),
         renderer.storm(contracts.join("Cargo.toml"), "contracts.toml", &whole),
@@ -171,19 +209,17 @@ pub fn render_with(model: &Model, wire: &Wire, mut memo: Option<&mut Memo>) -> R
             "contracts_test.rs",
             &whole,
         ),
-    ];
-    out.extend(files.into_iter().flatten());
-    out
+    ]
 }
 
-/// A plan part as the values a template sees.
-/// A context plan's hash: equal plans render equal files.
-fn fingerprint(context: &plan::ContextPlan) -> u64 {
+/// A plan's hash: equal plans render equal files.
+fn fingerprint(plan: &impl Hash) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
-    context.hash(&mut hasher);
+    plan.hash(&mut hasher);
     hasher.finish()
 }
 
+/// A plan part as the values a template sees.
 fn values(part: &impl serde::Serialize) -> tera::Context {
     tera::Context::from_serialize(part).expect("a rust plan part is a struct")
 }

@@ -8,6 +8,8 @@ use crate::source::{FileId, Span};
 use pest::Parser;
 use pest::error::InputLocation;
 use pest::iterators::Pair;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/storm.pest"]
@@ -62,6 +64,88 @@ pub fn parse(file: FileId, text: &str, diags: &mut Diagnostics) -> File {
     p.parse_piece(0, text.len(), diags)
 }
 
+/// Where each top-level block ends (just after its `}`), or `None` when the
+/// braces do not balance.
+fn block_ends(text: &str) -> Option<Vec<usize>> {
+    let mut ends = Vec::new();
+    let mut depth = 0i64;
+    for (at, b) in brackets(text) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth < 0 {
+                    return None;
+                }
+                if depth == 0 {
+                    ends.push(at + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    (depth == 0).then_some(ends)
+}
+
+/// What parsing left for the next parse in the same process (`storm watch`):
+/// each top-level block that parsed without a problem, by the hash of its text
+/// (doc comments and blank lines before it included), with where it stood.
+#[derive(Default)]
+pub struct Memo {
+    blocks: HashMap<u64, (u32, File)>,
+}
+
+/// [`parse`], reusing the blocks `memo` holds from an earlier parse (moved to
+/// where their text stands now) and parsing the others on every core. Any
+/// problem, or a file that does not split into blocks, sends the whole file
+/// through [`parse`], so that messages are exactly the same.
+pub fn parse_with(file: FileId, text: &str, diags: &mut Diagnostics, memo: &mut Memo) -> File {
+    let previous = std::mem::take(&mut memo.blocks);
+    let blocks = match block_ends(text) {
+        Some(ends) if too_deep(text).is_none() => {
+            let starts = std::iter::once(0).chain(ends.iter().copied());
+            let ends = ends.iter().copied().chain(std::iter::once(text.len()));
+            starts.zip(ends).collect::<Vec<(usize, usize)>>()
+        }
+        _ => return parse(file, text, diags),
+    };
+    let hash = |range: (usize, usize)| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        text[range.0..range.1].hash(&mut hasher);
+        hasher.finish()
+    };
+    let p = Parse { file, text };
+    let parsed: Vec<Option<(u64, File)>> = crate::parallel::runs(&blocks, |blocks| {
+        blocks
+            .iter()
+            .map(|&(start, end)| {
+                let key = hash((start, end));
+                if let Some((at, block)) = previous.get(&key) {
+                    let mut block = block.clone();
+                    block.relocate(file, start as i64 - i64::from(*at));
+                    return Some((key, block));
+                }
+                let mut problems = Diagnostics::default();
+                let block = p.parse_piece(start, end, &mut problems);
+                problems.list.is_empty().then_some((key, block))
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    if parsed.iter().any(Option::is_none) {
+        return parse(file, text, diags);
+    }
+    let mut out = File::default();
+    for (&(start, _), (key, block)) in blocks.iter().zip(parsed.into_iter().flatten()) {
+        out.contexts.extend(block.contexts.iter().cloned());
+        out.context_maps.extend(block.context_maps.iter().cloned());
+        memo.blocks.insert(key, (start as u32, block));
+    }
+    out
+}
+
 fn parallelism() -> usize {
     std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -77,26 +161,9 @@ fn split_top_level(text: &str, n: usize) -> Vec<(usize, usize)> {
     if n < 2 || text.len() < PARALLEL_FROM {
         return vec![(0, text.len())];
     }
-    let mut ends = Vec::new();
-    let mut depth = 0i64;
-    for (at, b) in brackets(text) {
-        match b {
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth < 0 {
-                    return vec![(0, text.len())];
-                }
-                if depth == 0 {
-                    ends.push(at + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    if depth != 0 {
+    let Some(ends) = block_ends(text) else {
         return vec![(0, text.len())];
-    }
+    };
     let mut pieces = Vec::new();
     let mut start = 0;
     for k in 1..n {

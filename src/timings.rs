@@ -23,3 +23,10 @@ pub fn time<T>(stage: &str, work: impl FnOnce() -> T) -> T {
     );
     value
 }
+
+/// With `STORM_TIMINGS` set, reports a figure of a stage (how much a memo saved).
+pub fn note(stage: &str, what: impl FnOnce() -> String) {
+    if enabled() {
+        eprintln!("timing: {stage:<24} {}", what());
+    }
+}

@@ -1,8 +1,10 @@
-//! `storm watch` keeps what each run rendered (`generate::Memo`) and re-renders
-//! only what an edit affects. Each fixture in `fixtures/incremental/` is a model
-//! and a series of edits, one save each; after every save, what is rendered with
-//! the memo of the saves before must be exactly what a fresh run renders, for
-//! every backend.
+//! `storm watch` keeps what each run parsed (`analysis::Memo`) and rendered
+//! (`generate::Memo`), and parses and renders again only what an edit affects.
+//! Each fixture in `fixtures/incremental/` is a model and a series of edits, one
+//! save each; after every save, the syntax tree and the model (spans included),
+//! the diagnostics and (for a model without errors) the files produced with the
+//! memo of the saves before must be exactly what a fresh run produces, for every
+//! backend. A save may break the model: the next one repairs it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,27 +36,55 @@ fn read(fixture: &Path) -> (PathBuf, Vec<(String, String)>) {
     (model.expect("a `model PATH` line"), edits)
 }
 
-fn render(
+/// What a run keeps for the next, as `storm watch` keeps it, and the parser's
+/// own memo, whose syntax trees are compared directly.
+#[derive(Default)]
+struct Kept {
+    analysis: storm::analysis::Memo,
+    render: Memo,
+    parse: storm::syntax::Memo,
+}
+
+/// The syntax tree of `text` with every span, and the syntax errors, as text.
+fn parsed(text: &str, memo: Option<&mut storm::syntax::Memo>) -> String {
+    let file = storm::source::FileId(0);
+    let mut diagnostics = storm::diagnostic::Diagnostics::default();
+    let tree = match memo {
+        Some(memo) => storm::syntax::parse_with(file, text, &mut diagnostics, memo),
+        None => storm::syntax::parse(file, text, &mut diagnostics),
+    };
+    format!("{tree:#?}\n{:#?}", diagnostics.list)
+}
+
+/// The analysis (syntax tree, model and diagnostics, spans included, as text)
+/// and the files, none when the model has errors.
+fn run(
     path: &Path,
     text: &str,
     backend: Backend,
-    memo: Option<&mut Memo>,
-) -> BTreeMap<PathBuf, Output> {
-    let analysis =
-        storm::analysis::analyze_texts(vec![(path.to_path_buf(), text.to_string())], backend);
-    let errors: Vec<String> = analysis
-        .diagnostics
-        .list
-        .iter()
-        .filter(|d| d.severity == storm::diagnostic::Severity::Error)
-        .map(|d| d.message.clone())
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "the edited model checks clean: {errors:#?}"
+    kept: Option<&mut Kept>,
+) -> (String, BTreeMap<PathBuf, Output>) {
+    let (analysed, rendered, tree) = match kept {
+        Some(k) => (
+            Some(&mut k.analysis),
+            Some(&mut k.render),
+            parsed(text, Some(&mut k.parse)),
+        ),
+        None => (None, None, parsed(text, None)),
+    };
+    let files = vec![(path.to_path_buf(), text.to_string())];
+    let analysis = storm::analysis::analyze_texts_with(files, backend, analysed);
+    let seen = format!(
+        "{tree}\n{:#?}\n{:#?}",
+        analysis.model, analysis.diagnostics.list
     );
+    if analysis.diagnostics.has_errors() {
+        return (seen, BTreeMap::new());
+    }
     let wire = Wire::new("com.example.edits".to_string(), backend);
-    generate::files_with(&analysis.model, &wire, Targets::ALL, memo).expect("the model renders")
+    let files = generate::files_with(&analysis.model, &wire, Targets::ALL, rendered)
+        .expect("the model renders");
+    (seen, files)
 }
 
 #[test]
@@ -69,7 +99,7 @@ fn edits_render_as_a_fresh_run_would() {
         let (path, edits) = read(fixture);
         let original = std::fs::read_to_string(&path).expect("the model reads");
         for backend in BACKENDS {
-            let mut memo = Memo::default();
+            let mut kept = Kept::default();
             let mut text = original.clone();
             for step in 0..=edits.len() {
                 if step > 0 {
@@ -81,8 +111,13 @@ fn edits_render_as_a_fresh_run_would() {
                     );
                     text = text.replace(old.as_str(), new);
                 }
-                let fresh = render(&path, &text, backend, None);
-                let remembered = render(&path, &text, backend, Some(&mut memo));
+                let (seen_fresh, fresh) = run(&path, &text, backend, None);
+                let (seen, remembered) = run(&path, &text, backend, Some(&mut kept));
+                assert!(
+                    seen == seen_fresh,
+                    "{} after edit {step}: parsed with the memo, the syntax tree, the model or the diagnostics differ from a fresh run",
+                    fixture.display()
+                );
                 let differing: Vec<&PathBuf> = fresh
                     .keys()
                     .chain(remembered.keys())

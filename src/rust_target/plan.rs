@@ -772,7 +772,15 @@ fn dedup_events(refs: &[crate::model::Ref<EventId>]) -> Vec<EventId> {
     out
 }
 
-pub fn context_plan(model: &Model, wire: &Wire, envelope: &str, id: ContextId) -> ContextPlan {
+/// The plan of one context; `subs` are its subscriptions, in the model's order
+/// ([`Model::subscriptions`] of this context).
+pub fn context_plan(
+    model: &Model,
+    wire: &Wire,
+    envelope: &str,
+    id: ContextId,
+    subs: &[crate::model::Subscription],
+) -> ContextPlan {
     let context = model.context(id);
     let module = snake_ident(&context.name.name);
     let package = format!("{}-service", kebab(&context.name.name));
@@ -977,12 +985,7 @@ pub fn context_plan(model: &Model, wire: &Wire, envelope: &str, id: ContextId) -
 
     // The inbox: subscribed events in subscription order, each with its handlers.
     let mut inbox_events: Vec<EventId> = Vec::new();
-    let subs: Vec<_> = model
-        .subscriptions()
-        .into_iter()
-        .filter(|s| s.context == id)
-        .collect();
-    for s in &subs {
+    for s in subs {
         if !inbox_events.contains(&s.event) {
             inbox_events.push(s.event);
         }
