@@ -5,8 +5,9 @@ use crate::model::Model;
 use crate::ownership;
 use crate::timings::time;
 use crate::wire::Wire;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use xxhash_rust::xxh3::xxh3_128;
 
 /// Who a generated file belongs to once written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +51,10 @@ pub type Rendered = Vec<(PathBuf, String, Owner)>;
 #[derive(Default)]
 pub struct Memo {
     rust: crate::rust_target::Memo,
+    schemas: crate::schemas::Memo,
+    routing: crate::schemas::Memo,
+    /// Each target's (rust, schemas, routing, docs).
+    marks: [Marks; 4],
 }
 
 /// Every generated file, by path relative to the output directory. Files storm
@@ -73,47 +78,55 @@ pub fn files_with(
     targets: Targets,
     memo: Option<&mut Memo>,
 ) -> Result<BTreeMap<PathBuf, Output>, String> {
-    let rust_memo = memo.map(|m| &mut m.rust);
+    let (mut rust, mut schemas, mut routing) = (None, None, None);
+    let mut marks: [Option<&mut Marks>; 4] = [None, None, None, None];
+    if let Some(m) = memo {
+        (rust, schemas, routing) = (
+            Some(&mut m.rust),
+            Some(&mut m.schemas),
+            Some(&mut m.routing),
+        );
+        marks = m.marks.each_mut().map(Some);
+    }
+    let [rust_marks, schemas_marks, routing_marks, docs_marks] = marks;
     // Every target on its own thread (the Rust target spreads over the cores
     // itself): the machine shares them out, and no target waits for another.
     let rendered: Vec<Result<Vec<(PathBuf, Output)>, String>> = std::thread::scope(|scope| {
-        let mut targets_running = Vec::new();
+        let mut running = Vec::new();
         if targets.rust {
-            targets_running.push(scope.spawn(|| {
+            running.push(scope.spawn(|| {
                 time("render rust", || {
-                    Ok(marked(crate::rust_target::render_with(
-                        model, wire, rust_memo,
-                    )))
+                    let files = crate::rust_target::render_with(model, wire, rust);
+                    Ok(marked_with(files, rust_marks))
                 })
             }));
         }
         if targets.schemas {
-            targets_running.push(scope.spawn(|| {
+            running.push(scope.spawn(|| {
                 time("render schemas", || {
-                    Ok(marked(crate::schemas::render(model, wire)))
+                    let files = crate::schemas::render_with(model, wire, schemas);
+                    Ok(marked_with(files, schemas_marks))
                 })
             }));
         }
         if targets.routing {
-            targets_running.push(scope.spawn(|| {
+            running.push(scope.spawn(|| {
                 time("render routing", || {
-                    crate::routing::render(model, wire).map(marked)
+                    let files = crate::routing::render_with(model, wire, routing)?;
+                    Ok(marked_with(files, routing_marks))
                 })
             }));
         }
         if targets.docs {
-            targets_running.push(scope.spawn(|| {
+            running.push(scope.spawn(|| {
                 time("render docs", || {
                     let docs = crate::docs::render(model, wire);
-                    Ok(marked(vec![(
-                        PathBuf::from("docs/model.md"),
-                        docs,
-                        Owner::Storm,
-                    )]))
+                    let files = vec![(PathBuf::from("docs/model.md"), docs, Owner::Storm)];
+                    Ok(marked_with(files, docs_marks))
                 })
             }));
         }
-        targets_running
+        running
             .into_iter()
             .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
@@ -125,13 +138,34 @@ pub fn files_with(
     Ok(files.into_iter().collect())
 }
 
-/// A target's files as written: those storm owns with their marker.
-fn marked(rendered: Rendered) -> Vec<(PathBuf, Output)> {
+/// The checksums of the bodies a target marked last time, by path, with a fast
+/// hash of each body: a body met again is not hashed with SHA-256 again.
+type Marks = HashMap<PathBuf, (u128, String)>;
+
+/// A target's files as written: those storm owns with their marker. With
+/// `marks`, the checksums it holds from the last render are reused, and this
+/// render's are left in it.
+fn marked_with(rendered: Rendered, mut marks: Option<&mut Marks>) -> Vec<(PathBuf, Output)> {
+    let previous = marks.as_deref_mut().map(std::mem::take).unwrap_or_default();
     rendered
         .into_iter()
         .map(|(path, body, owner)| {
             let content = match owner {
-                Owner::Storm => ownership::mark(&path, &body).unwrap_or(body),
+                Owner::Storm => {
+                    let checksum = match marks.as_deref_mut() {
+                        Some(marks) => {
+                            let key = xxh3_128(body.as_bytes());
+                            let checksum = match previous.get(&path) {
+                                Some((old, checksum)) if *old == key => checksum.clone(),
+                                _ => ownership::checksum(&body),
+                            };
+                            marks.insert(path.clone(), (key, checksum.clone()));
+                            checksum
+                        }
+                        None => ownership::checksum(&body),
+                    };
+                    ownership::mark_with(&path, &body, &checksum).unwrap_or(body)
+                }
                 Owner::User => body,
             };
             (path, Output { content, owner })

@@ -35,7 +35,8 @@ pub fn syntax(path: &Path) -> Option<Syntax> {
     }
 }
 
-fn checksum(body: &str) -> String {
+/// The checksum a marker states for `body`: SHA-256, in hexadecimal.
+pub fn checksum(body: &str) -> String {
     hex(&Sha256::digest(body.as_bytes()))
 }
 
@@ -53,7 +54,12 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The file's content with its marker. `None` when the path has no comment syntax
 /// storm knows (such a file cannot be owned).
 pub fn mark(path: &Path, body: &str) -> Option<String> {
-    let line = format!("{MARKER}{}", checksum(body));
+    mark_with(path, body, &checksum(body))
+}
+
+/// [`mark`] with the body's checksum already known (see [`checksum`]).
+pub fn mark_with(path: &Path, body: &str, checksum: &str) -> Option<String> {
+    let line = format!("{MARKER}{checksum}");
     Some(match syntax(path)? {
         Syntax::Html => format!("<!-- {line} -->\n{body}"),
         Syntax::Hash => format!("# {line}\n{body}"),

@@ -17,6 +17,8 @@ pub mod stacks;
 
 use crate::generate::{Owner, Rendered};
 use crate::model::{ContextId, EventId, Model};
+use crate::schemas::Memo;
+use crate::schemas::memo::{self, Format, Part, Table};
 use crate::wire::{Backend, Wire};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -34,18 +36,42 @@ pub struct Options {
 /// (`stacks/*.yaml`, see [`stacks`]); the error says why a template cannot be
 /// split into stacks AWS accepts.
 pub fn render(model: &Model, wire: &Wire) -> Result<Rendered, String> {
+    render_with(model, wire, None)
+}
+
+/// [`render`], with the texts of earlier renders kept in `memo` (`storm watch`):
+/// the trees are built as always, but only those the memo has not seen are
+/// written out (and the registry's event schemas only when new); the bytes are
+/// the same.
+pub fn render_with(
+    model: &Model,
+    wire: &Wire,
+    mut memo: Option<&mut Memo>,
+) -> Result<Rendered, String> {
     names_within_limits(model, wire)?;
-    let files: Vec<(String, String)> = match template(model, wire) {
+    let mut table = memo.as_deref_mut().map(|m| m.table(Part::Routing));
+    let template = template_with(model, wire, table.as_mut());
+    let mut write = |tree: &serde_json::Value| match table.as_mut() {
+        Some(table) => table.text(
+            memo::key(Format::RoutingYaml, |h| memo::hash_value(tree, h)),
+            || yaml(tree),
+        ),
+        None => yaml(tree),
+    };
+    let files: Vec<(String, String)> = match template {
         Some(template) => {
             let dir = format!("routing/{}", wire.backend.as_str());
             stacks::split(template)
                 .map_err(|e| format!("the {} routing template: {e}", wire.backend.as_str()))?
                 .into_iter()
-                .map(|(file, tree)| (format!("{dir}/{file}"), yaml(&tree)))
+                .map(|(file, tree)| (format!("{dir}/{file}"), write(&tree)))
                 .collect()
         }
-        None => kafka::render(model, wire, &Routes::of(model)),
+        None => kafka::render(model, wire, &Routes::of(model), &mut write),
     };
+    if let (Some(memo), Some(table)) = (memo, table) {
+        memo.keep(Part::Routing, table);
+    }
     Ok(files
         .into_iter()
         .map(|(path, body)| (PathBuf::from(path), body, Owner::Storm))
@@ -131,6 +157,15 @@ fn names_within_limits(model: &Model, wire: &Wire) -> Result<(), String> {
 /// The CloudFormation template of an AWS backend as one tree, before it is split
 /// into stacks; `None` for Kafka.
 pub fn template(model: &Model, wire: &Wire) -> Option<serde_json::Value> {
+    template_with(model, wire, None)
+}
+
+/// [`template`], with the registry's event schemas from `table` when it has them.
+fn template_with(
+    model: &Model,
+    wire: &Wire,
+    table: Option<&mut Table>,
+) -> Option<serde_json::Value> {
     let options = &wire.routing;
     match wire.backend {
         Backend::Eventbridge => Some(cloudformation::eventbridge(
@@ -138,6 +173,10 @@ pub fn template(model: &Model, wire: &Wire) -> Option<serde_json::Value> {
             wire,
             &Routes::of(model),
             options,
+            table.map(|table| {
+                let events: Vec<EventId> = model.event_ids().collect();
+                crate::schemas::event_schemas_with(model, &events, table)
+            }),
         )),
         Backend::SnsSqs => Some(cloudformation::sns_sqs(
             model,

@@ -581,7 +581,16 @@ fn pattern_chunks(source: &str, types: Vec<String>) -> Vec<Value> {
     chunks.iter().map(|c| pattern(c)).collect()
 }
 
-pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -> Value {
+/// `schemas`, when given, are the registry's event schemas in model order (as
+/// [`crate::schemas::event_schema`] writes them); otherwise they are written here.
+pub fn eventbridge(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    options: &Options,
+    schemas: Option<Vec<String>>,
+) -> Value {
+    let mut schemas = schemas.map(Vec::into_iter);
     let encryption = Encryption::of(options);
     let mut t = Template::default();
     let bus = t.ids.take("EventBus");
@@ -683,7 +692,10 @@ pub fn eventbridge(model: &Model, wire: &Wire, routes: &Routes, options: &Option
         let e = model.event(event);
         let c = ctx(model, e.context);
         let id = t.ids.take(&format!("{}{}Schema", c.pascal, e.name.name));
-        let content = crate::schemas::event_schema(model, event);
+        let content = match schemas.as_mut().and_then(Iterator::next) {
+            Some(content) => content,
+            None => crate::schemas::event_schema(model, event),
+        };
         // A doc comment may say `${AWS::Region}`: CloudFormation substitutes only
         // inside `Fn::Sub`, but cfn-lint reports any such text (E1029).
         let substitution_like = content.contains("${");

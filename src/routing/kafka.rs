@@ -2,7 +2,7 @@
 //! `routing.yaml`, the table of which consumer group reads which topics and keeps
 //! which event types.
 
-use super::{Routes, publishers, yaml};
+use super::{Routes, publishers};
 use crate::model::Model;
 use crate::names::kebab;
 use crate::wire::Wire;
@@ -43,7 +43,13 @@ fn k8s_name(topic: &str) -> String {
     }
 }
 
-pub fn render(model: &Model, wire: &Wire, routes: &Routes) -> Vec<(String, String)> {
+/// `yaml` writes a file's tree (as [`super::yaml`] does, or from a memo).
+pub fn render(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    yaml: &mut dyn FnMut(&Value) -> String,
+) -> Vec<(String, String)> {
     let mut files = Vec::new();
     for producer in publishers(model) {
         let topic = wire.topic(model, producer);

@@ -10,7 +10,7 @@ use crate::model::{
 use crate::names::kebab;
 use crate::wire::{Wire, metadata};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Serialize, Hash)]
 pub struct Plan {
@@ -996,6 +996,11 @@ pub fn context_plan(
             .entry(model.event(e).name.name.as_str())
             .or_default() += 1;
     }
+    // Each subscribed event's handlers, in subscription order.
+    let mut by_event: HashMap<EventId, Vec<Handler>> = HashMap::new();
+    for s in subs {
+        by_event.entry(s.event).or_default().push(s.handler);
+    }
     let inbox = inbox_events
         .iter()
         .map(|&e| {
@@ -1010,12 +1015,20 @@ pub fn context_plan(
             } else {
                 pascal_ident(&event.name.name)
             };
-            let handlers = subs
-                .iter()
-                .filter(|s| s.event == e)
-                .map(|s| match s.handler {
+            let handlers = by_event
+                .get(&e)
+                .into_iter()
+                .flatten()
+                .map(|handler| match *handler {
                     Handler::Policy(p) => {
-                        let plan = policy_plan(p);
+                        let computed;
+                        let plan = match context.policies.iter().position(|&q| q == p) {
+                            Some(i) => &policies[i],
+                            None => {
+                                computed = policy_plan(p);
+                                &computed
+                            }
+                        };
                         let idx = dedup_events(&model.policy(p).when)
                             .iter()
                             .position(|x| *x == e)
@@ -1052,7 +1065,14 @@ pub fn context_plan(
                     }
                     Handler::ReadModel(r) => {
                         let rm = model.readmodel(r);
-                        let events = handler_events(model, &dedup_events(&rm.from));
+                        let computed;
+                        let events = match context.readmodels.iter().position(|&q| q == r) {
+                            Some(i) => &read_models[i].events,
+                            None => {
+                                computed = handler_events(model, &dedup_events(&rm.from));
+                                &computed
+                            }
+                        };
                         let idx = dedup_events(&rm.from)
                             .iter()
                             .position(|x| *x == e)

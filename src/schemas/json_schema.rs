@@ -7,6 +7,7 @@
 //! `id`/`$id`, no exclusive bounds), so AsyncAPI tools, which read JSON Schema as
 //! draft-07, see exactly the same contract.
 
+use super::memo::{self, Fingerprint, Format, Key};
 use super::tree::Node;
 use crate::model::{Builtin, ContextId, Doc, EventId, Field, Model, Type, TypeRef};
 use std::collections::{BTreeMap, HashMap};
@@ -48,6 +49,86 @@ pub fn event_schema(model: &Model, event: EventId) -> Node {
         );
     }
     schema
+}
+
+/// The memo key of [`event_schema`] written as JSON: a hash of all the model data
+/// it reads (the event's name, doc and fields, and the definitions it reaches
+/// with their keys), without building the tree.
+pub fn key(model: &Model, event: EventId) -> Key {
+    let e = model.event(event);
+    let keys = DefinitionKeys::of(model, e.context, &e.fields);
+    memo::key(Format::EventSchema, |h| {
+        h.str(&e.name.name);
+        hash_doc(&e.doc, h);
+        hash_fields(&e.fields, &keys, h);
+        h.len(keys.order.len());
+        for &r in &keys.order {
+            h.str(keys.key(r));
+            match r {
+                TypeRef::Type(t) => {
+                    let def = model.type_def(t);
+                    h.tag(0);
+                    hash_doc(&def.doc, h);
+                    hash_fields(&def.fields, &keys, h);
+                }
+                TypeRef::Enum(en) => {
+                    let def = model.enum_def(en);
+                    h.tag(1);
+                    hash_doc(&def.doc, h);
+                    h.len(def.variants.len());
+                    for v in &def.variants {
+                        h.str(&v.name.name);
+                        hash_doc(&v.doc, h);
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn hash_doc(doc: &Doc, h: &mut Fingerprint) {
+    match doc {
+        None => h.tag(0),
+        Some(doc) => {
+            h.tag(1);
+            h.str(doc);
+        }
+    }
+}
+
+fn hash_fields(fields: &[Field], keys: &DefinitionKeys, h: &mut Fingerprint) {
+    h.len(fields.len());
+    for field in fields {
+        h.str(&field.name.name);
+        hash_doc(&field.doc, h);
+        hash_type(&field.ty, keys, h);
+    }
+}
+
+fn hash_type(ty: &Type, keys: &DefinitionKeys, h: &mut Fingerprint) {
+    match ty {
+        Type::Builtin(b) => {
+            h.tag(0);
+            h.str(b.name());
+        }
+        Type::Named(t) => {
+            h.tag(1);
+            h.str(keys.key(TypeRef::Type(*t)));
+        }
+        Type::Enum(e) => {
+            h.tag(2);
+            h.str(keys.key(TypeRef::Enum(*e)));
+        }
+        Type::List(inner) => {
+            h.tag(3);
+            hash_type(inner, keys, h);
+        }
+        Type::Optional(inner) => {
+            h.tag(4);
+            hash_type(inner, keys, h);
+        }
+        Type::Unknown => h.tag(5),
+    }
 }
 
 /// `type: object` with the fields as properties, appended to `head`.
