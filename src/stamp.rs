@@ -4,16 +4,18 @@
 //!
 //! A stamp records a key (the storm binary, the model's text, and every setting
 //! that shapes the output) and, for every file the run left in place, its size
-//! and modification time, and for every directory below `out` (and `out` itself)
-//! its modification time. A later run with the same key trusts the disk only when
-//! every file and directory still has exactly those. Any edit, removal or
-//! replacement of a file changes the file's; any entry added, removed or renamed
-//! in a directory (say, a stale generated file put back) changes the directory's.
-//! Either sends the run down the full path, which compares contents and looks at
-//! every file below `out`. On that path, after an edit of the model, the stamp
-//! still saves work: each file storm owns is recorded with the checksum its
-//! marker states, and a file nobody touched since (same size and time) that
-//! would get the same checksum again is not read ([`untouched`]). Like git's index it guards against "racy" entries: a
+//! and change time, and for every directory below `out` (and `out` itself) its
+//! change time; a change time is the later of the modification and the status
+//! change time, which no tool can set back. A later run with the same key
+//! trusts the disk only when every file and directory still has exactly those.
+//! Any edit, removal or replacement of a file changes the file's; any entry
+//! added, removed or renamed in a directory (say, a stale generated file put
+//! back) changes the directory's. Either sends the run down the full path, which
+//! compares contents and looks at every file below `out`. On that path, after an
+//! edit of the model, the stamp still saves work: each file storm owns is
+//! recorded with the checksum its marker states, and a file nobody touched since
+//! (same size and time) that would get the same checksum again is not read
+//! ([`untouched`]). Like git's index it guards against "racy" entries: a
 //! file or directory modified less than [`RACY_MARGIN`] before the stamp was
 //! written could have changed again in the same clock tick, so it is never
 //! trusted and the full path runs (and writes a stamp that can be trusted).
@@ -33,7 +35,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Files changed this close before the stamp was written are not trusted.
 const RACY_MARGIN: Duration = Duration::from_secs(1);
-const HEADER: &str = "storm stamp 3";
+const HEADER: &str = "storm stamp 4";
 
 /// Everything the generated files depend on, as a digest.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,29 +71,44 @@ pub struct Fresh {
     pub hand_written: usize,
 }
 
-/// Size and modification time (nanoseconds since the epoch) of a file.
+/// Size and change time of a file (see [`changed`]).
 fn metadata(path: &Path) -> Option<(u64, u128)> {
     let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_file() {
         return None;
     }
-    let modified = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
-    Some((meta.len(), modified.as_nanos()))
+    Some((meta.len(), changed(&meta)?))
 }
 
-/// Modification time (nanoseconds since the epoch) of a directory, not a link to one.
+/// Change time of a directory, not a link to one (see [`changed`]).
 fn dir_modified(path: &Path) -> Option<u128> {
     let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_dir() {
         return None;
     }
-    Some(
-        meta.modified()
-            .ok()?
-            .duration_since(UNIX_EPOCH)
-            .ok()?
-            .as_nanos(),
-    )
+    changed(&meta)
+}
+
+/// When an entry last changed, in nanoseconds since the epoch: the later of its
+/// modification time and, on Unix, its status change time. A file whose
+/// modification time was set back (`touch -r`, `cp -p`) or that was put in place
+/// by a rename still shows its change: nothing can set the status change time.
+fn changed(meta: &std::fs::Metadata) -> Option<u128> {
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let status = u128::try_from(meta.ctime()).ok()? * 1_000_000_000
+            + u128::try_from(meta.ctime_nsec()).ok()?;
+        Some(modified.max(status))
+    }
+    #[cfg(not(unix))]
+    Some(modified)
 }
 
 /// `out` and every directory below it, relative to `out` (`out` itself is `.`),

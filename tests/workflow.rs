@@ -189,6 +189,16 @@ impl Scenario {
                 let mtime = modified(&self.path(args[0]));
                 self.stamps.insert(args[0].to_string(), mtime);
             }
+            // Sets a file's modification time back to what `stamp` saw, as
+            // `touch -r` or `cp -p` would after an edit.
+            "backdate" => {
+                let file = std::fs::File::options()
+                    .write(true)
+                    .open(self.path(args[0]))
+                    .expect("backdate: file exists");
+                file.set_modified(self.stamps[args[0]])
+                    .expect("backdate: set the time");
+            }
             "show" => {
                 let text = std::fs::read_to_string(self.path(args[0])).expect("show: file exists");
                 self.transcript.push_str(&text);
