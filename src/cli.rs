@@ -428,14 +428,14 @@ fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<Backend>) -> 
 }
 
 /// The namespace of event sources: from the config, else the model's file stem
-/// or directory name.
-fn namespace(setup: &Setup) -> String {
+/// or directory name; with a note when that name gives none.
+fn namespace(setup: &Setup) -> (String, Option<String>) {
     if let Some(ns) = setup
         .config
         .as_ref()
         .and_then(|f| f.config.namespace.clone())
     {
-        return ns;
+        return (ns, None);
     }
     let first = setup.inputs.first().cloned().unwrap_or_default();
     let named = if first.is_dir() {
@@ -448,7 +448,13 @@ fn namespace(setup: &Setup) -> String {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     // A file stem may hold anything (`My Shop!.storm`); a source may not.
-    crate::init::namespace_for(&name)
+    let namespace = crate::init::namespace_for(&name);
+    let note = (namespace == crate::init::FALLBACK_NAMESPACE).then(|| {
+        format!(
+            "the namespace of event sources is `{namespace}`: the name `{name}` gives none; set `namespace:` in storm.yaml"
+        )
+    });
+    (namespace, note)
 }
 
 /// How `generate` treats the disk.
@@ -794,8 +800,12 @@ fn run_generate(
         return (code, None);
     }
     let config = setup.config.as_ref().map(|f| &f.config);
+    let (namespace, note) = namespace(setup);
+    if let Some(note) = note.filter(|_| !args.quiet) {
+        eprintln!("note: {note}");
+    }
     let wire = Wire {
-        namespace: namespace(setup),
+        namespace,
         backend,
         routing: config.map_or_else(Default::default, |c| c.targets.routing.options()),
     };

@@ -20,10 +20,14 @@ pub fn files(dir: &Path) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// A valid event-source namespace from a directory name: `My Shop!` → `my-shop`.
+/// The namespace when a name gives none: `___`, `!!!`.
+pub const FALLBACK_NAMESPACE: &str = "storm.example";
+
+/// A valid event-source namespace from a directory name: `My Shop!` → `my-shop`,
+/// `Café Crème` → `cafe-creme` (letters outside ASCII by their ASCII spelling).
 pub fn namespace_for(name: &str) -> String {
     let mut ns = String::new();
-    for c in name.chars() {
+    for c in deunicode::deunicode(name).chars() {
         if c.is_ascii_alphanumeric() || c == '.' {
             ns.push(c.to_ascii_lowercase());
         } else if !ns.ends_with('-') {
@@ -32,7 +36,7 @@ pub fn namespace_for(name: &str) -> String {
     }
     let ns = ns.trim_matches(['-', '.']).replace("..", ".");
     if ns.is_empty() || crate::config::valid_namespace(&ns).is_err() {
-        "storm.example".to_string()
+        FALLBACK_NAMESPACE.to_string()
     } else {
         ns
     }
