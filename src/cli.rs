@@ -840,7 +840,12 @@ fn run_generate(
         return (OK, Some(summary));
     }
     let files = match time("render", || {
-        crate::generate::files_with(&analysis.model, &wire, targets, rendered)
+        crate::generate::files_with(
+            &analysis.model,
+            &wire,
+            targets,
+            rendered.map(|m| (m, &analysis.sources)),
+        )
     }) {
         Ok(files) => files,
         Err(e) => {

@@ -1,8 +1,10 @@
 //! The back half of the pipeline: a checked model → the files of every target.
 //! Nothing here touches the file system; the command layer writes or diffs.
 
+use crate::keys::Keys;
 use crate::model::Model;
 use crate::ownership;
+use crate::source::Sources;
 use crate::timings::time;
 use crate::wire::Wire;
 use std::collections::{BTreeMap, HashMap};
@@ -71,18 +73,21 @@ pub fn files(
 }
 
 /// [`files`], reusing what `memo` holds from an earlier render and leaving in it
-/// what this one produced.
+/// what this one produced. The model's text (`sources`) decides which parts an
+/// edit leaves as they were ([`Keys`]).
 pub fn files_with(
     model: &Model,
     wire: &Wire,
     targets: Targets,
-    memo: Option<&mut Memo>,
+    memo: Option<(&mut Memo, &Sources)>,
 ) -> Result<BTreeMap<PathBuf, Output>, String> {
     let (mut rust, mut schemas, mut routing) = (None, None, None);
     let mut marks: [Option<&mut Marks>; 4] = [None, None, None, None];
-    if let Some(m) = memo {
+    let keys;
+    if let Some((m, sources)) = memo {
+        keys = time("keys", || Keys::new(model, sources, wire));
         (rust, schemas, routing) = (
-            Some(&mut m.rust),
+            Some((&mut m.rust, &keys)),
             Some(&mut m.schemas),
             Some(&mut m.routing),
         );

@@ -19,6 +19,7 @@ pub mod fmt;
 pub mod generate;
 pub mod graph;
 pub mod init;
+pub mod keys;
 pub mod loader;
 pub mod model;
 pub mod names;

@@ -12,6 +12,7 @@ mod idents;
 mod plan;
 
 use crate::generate::{Owner, Rendered};
+use crate::keys::Keys;
 use crate::model::{ContextId, Model};
 use crate::wire::Wire;
 use std::collections::HashMap;
@@ -87,12 +88,13 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// What one render leaves for the next in the same process (`storm watch`): the
-/// files of each context by the hash of its plan, which alone decides them, and
-/// the workspace's files by the hash of the workspace plan. An edit re-renders
-/// only the parts whose plan it changes.
+/// files and workspace summary of each context by its key ([`Keys`]), which
+/// covers all its plan is made from, and the workspace's files by the hash of
+/// the workspace plan. An edit plans and renders again only the contexts whose
+/// key it changes.
 #[derive(Default)]
 pub struct Memo {
-    contexts: HashMap<u64, Rendered>,
+    contexts: HashMap<u128, (Rendered, plan::Summary)>,
     workspace: Option<(u64, Rendered)>,
 }
 
@@ -107,7 +109,7 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
 /// Each plan part is turned into template values once and shared by every file
 /// that shows it (tera's values share arrays and maps); contexts render on
 /// every core, and their files are put back in plan order.
-pub fn render_with(model: &Model, wire: &Wire, mut memo: Option<&mut Memo>) -> Rendered {
+pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>) -> Rendered {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(Vec::<&str>::new());
     for (name, body) in TEMPLATES {
@@ -119,9 +121,10 @@ pub fn render_with(model: &Model, wire: &Wire, mut memo: Option<&mut Memo>) -> R
     let contracts = root.join("crates/contracts");
     let envelope = plan::envelope_module(model);
     let ids: Vec<ContextId> = model.context_ids().collect();
-    // Each worker plans, renders and drops its contexts, keeping what the
-    // workspace-wide files need.
-    let remembering = memo.is_some();
+    let (mut memo, keys) = match memo {
+        Some((memo, keys)) => (Some(memo), Some(keys)),
+        None => (None, None),
+    };
     let previous = memo
         .as_deref_mut()
         .map(|m| std::mem::take(&mut m.contexts))
@@ -131,46 +134,43 @@ pub fn render_with(model: &Model, wire: &Wire, mut memo: Option<&mut Memo>) -> R
     for sub in model.subscriptions() {
         subscriptions[sub.context.index()].push(sub);
     }
+    // Each worker plans, renders and drops its contexts (or takes them from the
+    // memo), keeping what the workspace-wide files need.
     let pieces = crate::parallel::runs(&ids, |ids| {
-        let mut out = Rendered::new();
-        let mut summaries = Vec::with_capacity(ids.len());
-        let mut kept = Vec::new();
-        for &id in ids {
-            let subs = &subscriptions[id.index()];
-            let mut context = plan::context_plan(model, wire, &envelope, id, subs);
-            if remembering {
-                let key = fingerprint(&context);
-                let start = out.len();
-                match previous.get(&key) {
-                    Some(files) => out.extend(files.iter().cloned()),
-                    None => renderer.context(&context, &root, &contracts, &mut out),
+        ids.iter()
+            .map(|&id| {
+                let key = keys.map(|k| k.context(id));
+                if let Some((files, summary)) = key.and_then(|k| previous.get(&k)) {
+                    return (key, files.clone(), summary.clone(), true);
                 }
-                kept.push((key, out[start..].to_vec()));
-            } else {
-                renderer.context(&context, &root, &contracts, &mut out);
-            }
-            summaries.push(plan::Summary::of(&mut context));
-        }
-        (out, summaries, kept)
+                let subs = &subscriptions[id.index()];
+                let mut context = plan::context_plan(model, wire, &envelope, id, subs);
+                let mut files = Rendered::new();
+                renderer.context(&context, &root, &contracts, &mut files);
+                (key, files, plan::Summary::of(&mut context), false)
+            })
+            .collect::<Vec<_>>()
     });
-    if remembering {
-        let reused = pieces
-            .iter()
-            .flat_map(|(_, _, kept)| kept)
-            .filter(|(key, _)| previous.contains_key(key))
-            .count();
+    let mut previous = previous;
+    let mut files = Vec::with_capacity(ids.len());
+    let mut summaries = Vec::with_capacity(ids.len());
+    let mut reused = 0;
+    for (key, rendered, summary, from_memo) in pieces.into_iter().flatten() {
+        if let (Some(memo), Some(key)) = (memo.as_deref_mut(), key) {
+            let entry = match previous.remove(&key) {
+                Some(entry) if from_memo => entry,
+                _ => (rendered.clone(), summary.clone()),
+            };
+            memo.contexts.insert(key, entry);
+        }
+        reused += usize::from(from_memo);
+        files.push(rendered);
+        summaries.push(summary);
+    }
+    if memo.is_some() {
         crate::timings::note("render rust", || {
             format!("{reused} of {} contexts from the memo", ids.len())
         });
-    }
-    let mut files = Vec::with_capacity(pieces.len());
-    let mut summaries = Vec::with_capacity(ids.len());
-    for (rendered, summary, kept) in pieces {
-        files.push(rendered);
-        summaries.extend(summary);
-        if let Some(memo) = memo.as_deref_mut() {
-            memo.contexts.extend(kept);
-        }
     }
     let plan = plan::plan(wire, &envelope, summaries);
     let key = fingerprint(&plan);

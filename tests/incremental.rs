@@ -82,8 +82,13 @@ fn run(
         return (seen, BTreeMap::new());
     }
     let wire = Wire::new("com.example.edits".to_string(), backend);
-    let files = generate::files_with(&analysis.model, &wire, Targets::ALL, rendered)
-        .expect("the model renders");
+    let files = generate::files_with(
+        &analysis.model,
+        &wire,
+        Targets::ALL,
+        rendered.map(|m| (m, &analysis.sources)),
+    )
+    .expect("the model renders");
     (seen, files)
 }
 

@@ -31,7 +31,7 @@ pub struct Plan {
 
 /// A context as the contracts crate's tests see it: its module and the round
 /// trips of its events.
-#[derive(Serialize, Hash)]
+#[derive(Clone, Serialize, Hash)]
 pub struct TestedContext {
     pub module: String,
     /// `use ::contracts::<module> as model;` (without a rename that rustfmt drops).
@@ -40,7 +40,7 @@ pub struct TestedContext {
     pub events: Vec<TestedEvent>,
 }
 
-#[derive(Serialize, Hash)]
+#[derive(Clone, Serialize, Hash)]
 pub struct TestedEvent {
     pub ident: String,
     pub version: u32,
@@ -52,6 +52,7 @@ pub struct TestedEvent {
 
 /// What the workspace-wide files need of a context, taken from its plan once its
 /// own files are rendered.
+#[derive(Clone)]
 pub struct Summary {
     package: String,
     module: String,
