@@ -854,8 +854,8 @@ fn run_generate(
         }
     };
     let plan = match time("compare", || {
-        let untouched = crate::stamp::untouched(out);
-        crate::writer::plan(out, &files, mode.force, &untouched)
+        let recorded = crate::stamp::Recorded::of(out);
+        crate::writer::plan(out, &files, mode.force, &recorded)
     }) {
         Ok(plan) => plan,
         Err(e) => return (fail(format!("cannot read `{}`: {e}", out.display())), None),
@@ -890,7 +890,9 @@ fn run_generate(
         }
     }
     if conflicts.is_empty() {
-        time("record stamp", || crate::stamp::record(out, &key, &files));
+        time("record stamp", || {
+            crate::stamp::record(out, &key, &files, &plan.seen, &plan.written())
+        });
     }
     if !args.quiet {
         print_summary(out, &summary, started);

@@ -9,6 +9,7 @@ use crate::timings::time;
 use crate::wire::Wire;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_128;
 
 /// Who a generated file belongs to once written.
@@ -22,7 +23,9 @@ pub enum Owner {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Output {
-    pub content: String,
+    /// Shared: `storm watch` keeps the files of one run for the next, and a file
+    /// an edit left as it was costs no copy.
+    pub content: Arc<String>,
     pub owner: Owner,
 }
 
@@ -143,35 +146,34 @@ pub fn files_with(
     Ok(files.into_iter().collect())
 }
 
-/// The checksums of the bodies a target marked last time, by path, with a fast
-/// hash of each body: a body met again is not hashed with SHA-256 again.
-type Marks = HashMap<PathBuf, (u128, String)>;
+/// The files a target marked last time, by path, with a fast hash of each body:
+/// a body met again is neither hashed with SHA-256 nor marked again.
+type Marks = HashMap<PathBuf, (u128, Arc<String>)>;
 
 /// A target's files as written: those storm owns with their marker. With
-/// `marks`, the checksums it holds from the last render are reused, and this
+/// `marks`, the marked files it holds from the last render are reused, and this
 /// render's are left in it.
 fn marked_with(rendered: Rendered, mut marks: Option<&mut Marks>) -> Vec<(PathBuf, Output)> {
     let previous = marks.as_deref_mut().map(std::mem::take).unwrap_or_default();
+    let mark = |path: &PathBuf, body: String| -> Arc<String> {
+        let checksum = ownership::checksum(&body);
+        Arc::new(ownership::mark_with(path, &body, &checksum).unwrap_or(body))
+    };
     rendered
         .into_iter()
         .map(|(path, body, owner)| {
-            let content = match owner {
-                Owner::Storm => {
-                    let checksum = match marks.as_deref_mut() {
-                        Some(marks) => {
-                            let key = xxh3_128(body.as_bytes());
-                            let checksum = match previous.get(&path) {
-                                Some((old, checksum)) if *old == key => checksum.clone(),
-                                _ => ownership::checksum(&body),
-                            };
-                            marks.insert(path.clone(), (key, checksum.clone()));
-                            checksum
-                        }
-                        None => ownership::checksum(&body),
+            let content = match (owner, marks.as_deref_mut()) {
+                (Owner::Storm, Some(marks)) => {
+                    let key = xxh3_128(body.as_bytes());
+                    let content = match previous.get(&path) {
+                        Some((old, content)) if *old == key => content.clone(),
+                        _ => mark(&path, body),
                     };
-                    ownership::mark_with(&path, &body, &checksum).unwrap_or(body)
+                    marks.insert(path.clone(), (key, content.clone()));
+                    content
                 }
-                Owner::User => body,
+                (Owner::Storm, None) => mark(&path, body),
+                (Owner::User, _) => Arc::new(body),
             };
             (path, Output { content, owner })
         })

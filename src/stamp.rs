@@ -71,8 +71,11 @@ pub struct Fresh {
     pub hand_written: usize,
 }
 
-/// Size and change time of a file (see [`changed`]).
-fn metadata(path: &Path) -> Option<(u64, u128)> {
+/// A file's size and change time (see [`changed`]).
+pub type FileState = (u64, u128);
+
+/// Size and change time of a regular file, not a link to one (see [`changed`]).
+pub fn metadata(path: &Path) -> Option<FileState> {
     let meta = std::fs::symlink_metadata(path).ok()?;
     if !meta.is_file() {
         return None;
@@ -109,31 +112,6 @@ fn changed(meta: &std::fs::Metadata) -> Option<u128> {
     }
     #[cfg(not(unix))]
     Some(modified)
-}
-
-/// `out` and every directory below it, relative to `out` (`out` itself is `.`),
-/// skipping what the full path does not look at either: the build output of the
-/// generated crates (`rust/target`, see [`crate::writer::plan`]). `None` when a
-/// directory cannot be read.
-fn directories(out: &Path) -> Option<Vec<PathBuf>> {
-    let mut dirs = vec![PathBuf::from(".")];
-    let mut stack = vec![PathBuf::new()];
-    while let Some(relative) = stack.pop() {
-        for entry in std::fs::read_dir(out.join(&relative)).ok()? {
-            let entry = entry.ok()?;
-            if !entry.file_type().ok()?.is_dir() {
-                continue;
-            }
-            if relative == Path::new("rust") && entry.file_name() == "target" {
-                continue;
-            }
-            let path = relative.join(entry.file_name());
-            dirs.push(path.clone());
-            stack.push(path);
-        }
-    }
-    dirs.sort();
-    Some(dirs)
 }
 
 fn cache_dir() -> Option<PathBuf> {
@@ -241,28 +219,46 @@ pub fn fresh(out: &Path, key: &Key) -> Option<Fresh> {
     Some(fresh)
 }
 
-/// The files storm owns that the last run into `out` (whatever its key) left
-/// and nobody touched since, by path relative to `out`, with the checksum their
-/// marker states: a run after an edit of the model need not read these again
-/// when it would write the same checksum (see [`crate::writer::plan`]).
-pub fn untouched(out: &Path) -> HashMap<PathBuf, String> {
-    let Some(stamp) = read(out) else {
-        return HashMap::new();
-    };
-    let files: Vec<&Entry> = stamp.entries.iter().filter(|e| e.kind == "storm").collect();
-    crate::parallel::runs(&files, |files| {
-        files
-            .iter()
-            .filter(|e| e.untouched(stamp.trusted_before))
+/// What the last run into `out` (whatever its key) recorded of the files storm
+/// owns: size, change time and the checksum their marker states. A run after an
+/// edit of the model need not read a file again that nobody touched since
+/// ([`Recorded::untouched`]) and that would get the same checksum (see
+/// [`crate::writer::plan`]).
+#[derive(Debug, Default)]
+pub struct Recorded {
+    trusted_before: u128,
+    files: HashMap<PathBuf, (u64, u128, String)>,
+}
+
+impl Recorded {
+    /// The stamp of `out`, if there is one (empty if not).
+    pub fn of(out: &Path) -> Recorded {
+        let Some(stamp) = read(out) else {
+            return Recorded::default();
+        };
+        let files = stamp
+            .entries
+            .into_iter()
+            .filter(|e| e.kind == "storm")
             .filter_map(|e| {
                 let relative = e.path.strip_prefix(out).ok()?.to_path_buf();
-                Some((relative, e.checksum.clone()))
+                Some((relative, (e.size, e.modified, e.checksum)))
             })
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect()
+            .collect();
+        Recorded {
+            trusted_before: stamp.trusted_before,
+            files,
+        }
+    }
+
+    /// The checksum the marker of `relative` (below `out`) stated when the stamp
+    /// was written, if the file now has exactly the size and change time it had
+    /// then, and was not modified so close to the stamp that it may have changed
+    /// unseen.
+    pub fn untouched(&self, relative: &Path, now: FileState) -> Option<&str> {
+        let (size, modified, checksum) = self.files.get(relative)?;
+        (*modified < self.trusted_before && (*size, *modified) == now).then_some(checksum.as_str())
+    }
 }
 
 /// Forgets the stamp of `out`: from now on the disk may differ from it.
@@ -272,8 +268,27 @@ pub fn forget(out: &Path) {
     }
 }
 
+/// What the comparison saw below `out`, for [`record`]: every directory
+/// (relative, `out` itself as `.`) and the size and change time of every file.
+#[derive(Debug, Default)]
+pub struct Seen {
+    pub dirs: Vec<PathBuf>,
+    pub files: HashMap<PathBuf, FileState>,
+}
+
 /// Records that `out` holds exactly `files` (just written or found unchanged).
-pub fn record(out: &Path, key: &Key, files: &BTreeMap<PathBuf, Output>) {
+/// `seen` is what the comparison found before the run wrote `written` (paths
+/// relative to `out`): the size and change time of any other file are taken
+/// from it rather than asked for again. A file changed since it was seen shows
+/// a later change time than recorded, which can only make the next run look
+/// at it, never trust it.
+pub fn record(
+    out: &Path,
+    key: &Key,
+    files: &BTreeMap<PathBuf, Output>,
+    seen: &Seen,
+    written: &[PathBuf],
+) {
     let (Some(path), Ok(absolute)) = (stamp_path(out), std::path::absolute(out)) else {
         return;
     };
@@ -287,23 +302,43 @@ pub fn record(out: &Path, key: &Key, files: &BTreeMap<PathBuf, Output>) {
         now.as_nanos()
     );
     // Directories first: a file put into `out` from now on changes one of them.
-    let Some(dirs) = directories(out) else {
-        return;
-    };
+    // Those the run wrote into may be new; those it removed from may be gone.
+    let mut dirs: std::collections::BTreeSet<PathBuf> = seen.dirs.iter().cloned().collect();
+    dirs.insert(PathBuf::from("."));
+    for file in written {
+        dirs.extend(
+            file.ancestors()
+                .skip(1)
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(Path::to_path_buf),
+        );
+    }
     for relative in dirs {
         let Some(name) = relative.to_str().filter(|n| !n.contains('\n')) else {
             return;
         };
-        let Some(modified) = dir_modified(&out.join(&relative)) else {
+        let modified = match std::fs::symlink_metadata(out.join(&relative)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && relative != Path::new(".") => {
+                continue;
+            }
+            Ok(meta) if meta.is_dir() => changed(&meta),
+            _ => None,
+        };
+        let Some(modified) = modified else {
             return;
         };
         text.push_str(&format!("dir 0 {modified} - {name}\n"));
     }
+    let written: std::collections::HashSet<&PathBuf> = written.iter().collect();
     for (relative, output) in files {
         let Some(name) = relative.to_str().filter(|n| !n.contains('\n')) else {
             return;
         };
-        let Some((size, modified)) = metadata(&out.join(relative)) else {
+        let found = match seen.files.get(relative) {
+            Some(found) if !written.contains(relative) => Some(*found),
+            _ => metadata(&out.join(relative)),
+        };
+        let Some((size, modified)) = found else {
             return;
         };
         let (owner, checksum) = match output.owner {

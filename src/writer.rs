@@ -5,9 +5,11 @@
 
 use crate::generate::{Output, Owner};
 use crate::ownership::{self, State};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::stamp::FileState;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Suffix of the temporary files of atomic writes; left behind only by a killed run.
 const TEMP_SUFFIX: &str = ".storm-tmp";
@@ -16,7 +18,7 @@ const TEMP_SUFFIX: &str = ".storm-tmp";
 pub enum Action {
     /// A file storm owns, new or changed: written.
     Write {
-        content: String,
+        content: Arc<String>,
         old: Option<String>,
     },
     /// Already as the model produces it.
@@ -26,7 +28,7 @@ pub enum Action {
     /// A file storm owns that the model no longer produces.
     Remove { old: String },
     /// A file storm owns, edited by hand since: not overwritten without `--force`.
-    Edited { content: String, old: String },
+    Edited { content: Arc<String>, old: String },
     /// Like `Remove`, but edited by hand since storm wrote it.
     EditedStale { old: String },
     /// A file storm did not write stands where it would write: never touched.
@@ -40,6 +42,8 @@ pub enum Action {
 pub struct Plan {
     pub out: PathBuf,
     pub actions: BTreeMap<PathBuf, Action>,
+    /// What the comparison found below `out`, for the stamp.
+    pub seen: crate::stamp::Seen,
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -51,15 +55,14 @@ pub struct Summary {
 }
 
 /// Compares the generated files with the disk. With `force`, hand edits of owned
-/// files are overwritten (and edited stale files removed). `untouched` are the
-/// files the last run left and nobody changed since, with their checksum
-/// ([`crate::stamp::untouched`]): one that would get the same checksum again is
-/// not read.
+/// files are overwritten (and edited stale files removed). `recorded` is what the
+/// last run's stamp says of the files it left: one nobody changed since that
+/// would get the same checksum again is not read.
 pub fn plan(
     out: &Path,
     files: &BTreeMap<PathBuf, Output>,
     force: bool,
-    untouched: &HashMap<PathBuf, String>,
+    recorded: &crate::stamp::Recorded,
 ) -> io::Result<Plan> {
     if out.exists() && !out.is_dir() {
         return Err(io::Error::other(format!(
@@ -67,16 +70,17 @@ pub fn plan(
             out.display()
         )));
     }
-    let same = |path: &Path| {
+    let same = |path: &Path, now: FileState| {
         files.get(path).is_some_and(|new| {
             new.owner == Owner::User
-                || untouched.get(path).is_some_and(|sum| {
-                    ownership::stated_checksum(path, &new.content) == Some(sum.as_str())
-                })
+                || recorded
+                    .untouched(path, now)
+                    .is_some_and(|sum| ownership::stated_checksum(path, &new.content) == Some(sum))
         })
     };
+    let (found, seen) = existing(out, same)?;
     // Both sides are sorted by path: one merge pairs them.
-    let mut on_disk = existing(out, same)?.into_iter().peekable();
+    let mut on_disk = found.into_iter().peekable();
     let mut actions = Vec::with_capacity(files.len());
     for (path, output) in files {
         while let Some((old_path, old)) = on_disk.next_if(|(p, _)| p < path) {
@@ -93,7 +97,7 @@ pub fn plan(
             },
             Some(_) if output.owner == Owner::User => Action::Kept,
             Some(Disk::Same) => Action::Unchanged,
-            Some(Disk::Read(old)) if old == output.content => Action::Unchanged,
+            Some(Disk::Read(old)) if *old == *output.content => Action::Unchanged,
             Some(Disk::Read(old)) => match ownership::state(path, &old) {
                 State::Owned => Action::Write {
                     content: output.content.clone(),
@@ -121,6 +125,7 @@ pub fn plan(
     Ok(Plan {
         out: out.to_path_buf(),
         actions,
+        seen,
     })
 }
 
@@ -168,18 +173,22 @@ enum Disk {
     Same,
 }
 
-/// Every regular UTF-8 file below `out`, by path relative to it. Files that are
-/// not text, and symbolic links, are nobody's business but their owner's. The
-/// tree is walked first, then its files are read on every core, except those
-/// `same` says need not be.
+/// Every regular UTF-8 file below `out`, by path relative to it, and what the
+/// stamp needs of the tree: its directories, and the size and change time of
+/// its files. Files that are not text, and symbolic links, are nobody's business
+/// but their owner's. The tree is walked first, then its files are looked at on
+/// every core and read, except those `same` says need not be (given their size
+/// and change time).
 fn existing(
     out: &Path,
-    same: impl Fn(&Path) -> bool + Sync,
-) -> io::Result<BTreeMap<PathBuf, Disk>> {
+    same: impl Fn(&Path, FileState) -> bool + Sync,
+) -> io::Result<(BTreeMap<PathBuf, Disk>, crate::stamp::Seen)> {
     let mut paths = Vec::new();
+    let mut seen = crate::stamp::Seen::default();
     if !out.is_dir() {
-        return Ok(BTreeMap::new());
+        return Ok((BTreeMap::new(), seen));
     }
+    seen.dirs.push(PathBuf::from("."));
     let mut stack = vec![out.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir)? {
@@ -189,6 +198,8 @@ fn existing(
             if kind.is_dir() {
                 // Build output of generated crates is not storm's to look at.
                 if entry.file_name() != "target" || dir != out.join("rust") {
+                    seen.dirs
+                        .push(path.strip_prefix(out).unwrap_or(&path).to_path_buf());
                     stack.push(path);
                 }
             } else if kind.is_file() {
@@ -196,26 +207,40 @@ fn existing(
             }
         }
     }
-    let read = |paths: &[PathBuf]| -> Vec<(PathBuf, Disk)> {
+    let read = |paths: &[PathBuf]| -> Vec<(PathBuf, Disk, Option<FileState>)> {
         paths
             .iter()
             .filter_map(|path| {
                 let relative = path.strip_prefix(out).unwrap_or(path).to_path_buf();
-                if same(&relative) {
-                    return Some((relative, Disk::Same));
+                let now = crate::stamp::metadata(path);
+                if now.is_some_and(|now| same(&relative, now)) {
+                    return Some((relative, Disk::Same, now));
                 }
                 let text = std::fs::read_to_string(path).ok()?;
-                Some((relative, Disk::Read(text)))
+                Some((relative, Disk::Read(text), now))
             })
             .collect()
     };
-    Ok(crate::parallel::runs(&paths, read)
-        .into_iter()
-        .flatten()
-        .collect())
+    let mut found = BTreeMap::new();
+    for (relative, disk, now) in crate::parallel::runs(&paths, read).into_iter().flatten() {
+        if let Some(now) = now {
+            seen.files.insert(relative.clone(), now);
+        }
+        found.insert(relative, disk);
+    }
+    Ok((found, seen))
 }
 
 impl Plan {
+    /// The files [`Plan::apply`] writes, relative to `out`.
+    pub fn written(&self) -> Vec<PathBuf> {
+        self.actions
+            .iter()
+            .filter(|(_, a)| matches!(a, Action::Write { .. }))
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
     /// Whether anything stops a plain `generate`: hand edits, or files in the way.
     pub fn conflicts(&self) -> Vec<(&Path, &Action)> {
         self.actions

@@ -79,7 +79,12 @@ fn rendered(model: &Model, wire: &Wire) -> Vec<(String, String)> {
     generate::files(model, wire, ROUTING_ONLY)
         .unwrap_or_else(|e| panic!("{}: {e}", wire.namespace))
         .into_iter()
-        .map(|(path, output)| (path.to_string_lossy().replace('\\', "/"), output.content))
+        .map(|(path, output)| {
+            (
+                path.to_string_lossy().replace('\\', "/"),
+                output.content.to_string(),
+            )
+        })
         .collect()
 }
 

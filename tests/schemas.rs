@@ -71,7 +71,7 @@ fn write(dir: &Path, files: &BTreeMap<PathBuf, Output>) {
     for (path, output) in files {
         let path = dir.join(path);
         std::fs::create_dir_all(path.parent().expect("a file has a folder")).expect("mkdir");
-        std::fs::write(&path, &output.content).expect("write a generated file");
+        std::fs::write(&path, output.content.as_bytes()).expect("write a generated file");
     }
 }
 
