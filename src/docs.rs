@@ -4,29 +4,139 @@
 //! ready-to-print strings; the template in `templates/docs/` only lays it out.
 
 use crate::diagram::{self, DiagramFormat};
+use crate::keys::Keys;
 use crate::model::{ContextId, EventId, Handler, Model, Ref};
 use crate::wire::Wire;
 use serde::Serialize;
+use std::collections::HashMap;
+use xxhash_rust::xxh3::Xxh3;
 
 const TEMPLATE: &str = include_str!("../templates/docs/model.md.tera");
+/// One context's section: the loop of the whole document, over that context.
+const CONTEXT_TEMPLATE: &str = include_str!("../templates/docs/context.md.tera");
+
+/// What one render leaves for the next in the same process (`storm watch`): each
+/// context's section by its key ([`Keys`]) and the model's layout (see
+/// [`layout`]). An edit renders again only the sections it changes; the head,
+/// the context map and the subscriptions are built every time.
+#[derive(Default)]
+pub struct Memo {
+    sections: HashMap<u128, String>,
+}
 
 /// The content of `docs/model.md`.
 pub fn render(model: &Model, wire: &Wire) -> String {
-    let plan = plan(model, wire);
+    render_with(model, wire, None)
+}
+
+/// [`render`], reusing the sections `memo` holds from an earlier render and
+/// leaving in it those of this one.
+pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>) -> String {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(Vec::<&str>::new());
     tera.add_raw_template("model.md", TEMPLATE)
         .expect("the docs template parses");
+    tera.add_raw_template("context.md", CONTEXT_TEMPLATE)
+        .expect("the docs context template parses");
+    let ids: Vec<ContextId> = model.context_ids().collect();
+    let (mut memo, keys) = match memo {
+        Some((memo, keys)) => (Some(memo), Some(keys)),
+        None => (None, None),
+    };
+    let previous = memo
+        .as_deref_mut()
+        .map(|m| std::mem::take(&mut m.sections))
+        .unwrap_or_default();
+    let layout = keys.map(|_| layout(model));
+    let key = |c: ContextId| -> Option<u128> {
+        let (keys, layout) = (keys?, layout?);
+        let mut hash = Xxh3::new();
+        hash.update(&keys.context(c).to_le_bytes());
+        hash.update(&layout.to_le_bytes());
+        Some(hash.digest128())
+    };
+    let arrows = std::sync::OnceLock::new();
+    let sections: Vec<(Option<u128>, String)> = crate::parallel::runs(&ids, |ids| {
+        ids.iter()
+            .map(|&c| {
+                let key = key(c);
+                if let Some(text) = key.and_then(|k| previous.get(&k)) {
+                    return (key, text.clone());
+                }
+                let arrows = arrows.get_or_init(|| diagram::Arrows::of(model));
+                let plan = Sections {
+                    contexts: [context_plan(model, arrows, c)],
+                };
+                let values = tera::Context::from_serialize(&plan).expect("a section serializes");
+                let text = tera
+                    .render("context.md", &values)
+                    .expect("the docs context template renders");
+                (key, text)
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut joined = String::with_capacity(sections.iter().map(|(_, s)| s.len()).sum());
+    for (_, text) in &sections {
+        joined.push_str(text);
+    }
+    if let Some(memo) = memo {
+        memo.sections = sections
+            .into_iter()
+            .filter_map(|(key, text)| Some((key?, text)))
+            .collect();
+    }
+    let plan = plan(model, wire, joined);
     let context = tera::Context::from_serialize(&plan).expect("the docs plan serializes");
     tera.render("model.md", &context)
         .expect("the docs template renders")
+}
+
+/// Where every element stands in the model's lists: the diagrams name elements
+/// by their index in the whole model (`ev12`), so an element added to one
+/// context renames those of the contexts after it.
+fn layout(model: &Model) -> u128 {
+    let mut hash = Xxh3::new();
+    let mut ids = |list: &mut dyn Iterator<Item = u32>| {
+        let list: Vec<u32> = list.collect();
+        hash.update(&(list.len() as u64).to_le_bytes());
+        for id in list {
+            hash.update(&id.to_le_bytes());
+        }
+    };
+    for context in &model.contexts {
+        ids(&mut context.actors.iter().map(|i| i.0));
+        ids(&mut context.externals.iter().map(|i| i.0));
+        ids(&mut context.types.iter().map(|i| i.0));
+        ids(&mut context.enums.iter().map(|i| i.0));
+        ids(&mut context.aggregates.iter().map(|i| i.0));
+        ids(&mut context.events.iter().map(|i| i.0));
+        ids(&mut context.policies.iter().map(|i| i.0));
+        ids(&mut context.readmodels.iter().map(|i| i.0));
+        for &a in &context.aggregates {
+            let aggregate = model.aggregate(a);
+            ids(&mut aggregate.commands.iter().map(|i| i.0));
+            ids(&mut aggregate.events.iter().map(|i| i.0));
+        }
+    }
+    hash.digest128()
+}
+
+/// The values the section template sees: one context, as the loop of the whole
+/// document would.
+#[derive(Serialize)]
+struct Sections {
+    contexts: [ContextPlan; 1],
 }
 
 #[derive(Serialize)]
 struct Plan {
     title: String,
     backend: &'static str,
-    contexts: Vec<ContextPlan>,
+    count: usize,
+    sections: String,
     has_context_map: bool,
     context_map: String,
     subscriptions: Vec<SubscriptionRow>,
@@ -69,15 +179,12 @@ struct SubscriptionRow {
     routing: String,
 }
 
-fn plan(model: &Model, wire: &Wire) -> Plan {
-    let arrows = diagram::Arrows::of(model);
+fn plan(model: &Model, wire: &Wire, sections: String) -> Plan {
     Plan {
         title: cell(&wire.namespace),
         backend: wire.backend.as_str(),
-        contexts: model
-            .context_ids()
-            .map(|c| context_plan(model, &arrows, c))
-            .collect(),
+        count: model.contexts.len(),
+        sections,
         has_context_map: model.has_context_map,
         context_map: diagram::mermaid_context_map(model),
         subscriptions: model

@@ -57,7 +57,8 @@ pub type Rendered = Vec<(PathBuf, String, Owner)>;
 pub struct Memo {
     rust: crate::rust_target::Memo,
     schemas: crate::schemas::Memo,
-    routing: crate::schemas::Memo,
+    routing: crate::routing::Memo,
+    docs: crate::docs::Memo,
     /// Each target's (rust, schemas, routing, docs).
     marks: [Marks; 4],
 }
@@ -84,15 +85,16 @@ pub fn files_with(
     targets: Targets,
     memo: Option<(&mut Memo, &Sources)>,
 ) -> Result<BTreeMap<PathBuf, Output>, String> {
-    let (mut rust, mut schemas, mut routing) = (None, None, None);
+    let (mut rust, mut schemas, mut routing, mut docs) = (None, None, None, None);
     let mut marks: [Option<&mut Marks>; 4] = [None, None, None, None];
     let keys;
     if let Some((m, sources)) = memo {
         keys = time("keys", || Keys::new(model, sources, wire));
-        (rust, schemas, routing) = (
+        (rust, schemas, routing, docs) = (
             Some((&mut m.rust, &keys)),
-            Some(&mut m.schemas),
-            Some(&mut m.routing),
+            Some((&mut m.schemas, &keys)),
+            Some((&mut m.routing, &keys)),
+            Some((&mut m.docs, &keys)),
         );
         marks = m.marks.each_mut().map(Some);
     }
@@ -128,7 +130,7 @@ pub fn files_with(
         if targets.docs {
             running.push(scope.spawn(|| {
                 time("render docs", || {
-                    let docs = crate::docs::render(model, wire);
+                    let docs = crate::docs::render_with(model, wire, docs);
                     let files = vec![(PathBuf::from("docs/model.md"), docs, Owner::Storm)];
                     Ok(marked_with(files, docs_marks))
                 })

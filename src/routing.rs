@@ -13,12 +13,14 @@
 
 mod cloudformation;
 mod kafka;
+mod memo;
 pub mod stacks;
 
+pub use memo::Memo;
+
 use crate::generate::{Owner, Rendered};
+use crate::keys::Keys;
 use crate::model::{ContextId, EventId, Model};
-use crate::schemas::Memo;
-use crate::schemas::memo::{self, Format, Part, Table};
 use crate::wire::{Backend, Wire};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -39,42 +41,46 @@ pub fn render(model: &Model, wire: &Wire) -> Result<Rendered, String> {
     render_with(model, wire, None)
 }
 
-/// [`render`], with the texts of earlier renders kept in `memo` (`storm watch`):
-/// the trees are built as always, but only those the memo has not seen are
-/// written out (and the registry's event schemas only when new); the bytes are
-/// the same.
+/// [`render`], with what earlier renders built kept in `memo` (`storm watch`):
+/// each part of an AWS template (the model-wide resources, each context's own)
+/// is built again only when its key changed ([`memo`]), the template is split
+/// into stacks again only when a part's content changed, and only stacks whose
+/// tree is new are written out. The bytes are those of [`render`].
 pub fn render_with(
     model: &Model,
     wire: &Wire,
-    mut memo: Option<&mut Memo>,
+    memo: Option<(&mut Memo, &Keys)>,
 ) -> Result<Rendered, String> {
     names_within_limits(model, wire)?;
-    let mut table = memo.as_deref_mut().map(|m| m.table(Part::Routing));
-    let template = template_with(model, wire, table.as_mut());
-    let mut write = |tree: &serde_json::Value| match table.as_mut() {
-        Some(table) => table.text(
-            memo::key(Format::RoutingYaml, |h| memo::hash_value(tree, h)),
-            || yaml(tree),
-        ),
-        None => yaml(tree),
+    let files = match memo {
+        None => fresh(model, wire)?,
+        Some((memo, keys)) => memo.render(model, wire, keys)?,
     };
-    let files: Vec<(String, String)> = match template {
-        Some(template) => {
-            let dir = format!("routing/{}", wire.backend.as_str());
-            stacks::split(template)
-                .map_err(|e| format!("the {} routing template: {e}", wire.backend.as_str()))?
-                .into_iter()
-                .map(|(file, tree)| (format!("{dir}/{file}"), write(&tree)))
-                .collect()
-        }
-        None => kafka::render(model, wire, &Routes::of(model), &mut write),
-    };
-    if let (Some(memo), Some(table)) = (memo, table) {
-        memo.keep(Part::Routing, table);
-    }
     Ok(files
         .into_iter()
         .map(|(path, body)| (PathBuf::from(path), body, Owner::Storm))
+        .collect())
+}
+
+/// The files of `wire.backend`, built from nothing.
+fn fresh(model: &Model, wire: &Wire) -> Result<Vec<(String, String)>, String> {
+    match template(model, wire) {
+        Some(template) => split(template, wire, &mut yaml),
+        None => Ok(kafka::render(model, wire, &Routes::of(model))),
+    }
+}
+
+/// An AWS template as files: split into stacks, each written by `write`.
+fn split(
+    template: serde_json::Value,
+    wire: &Wire,
+    write: &mut dyn FnMut(&serde_json::Value) -> String,
+) -> Result<Vec<(String, String)>, String> {
+    let dir = format!("routing/{}", wire.backend.as_str());
+    Ok(stacks::split(template)
+        .map_err(|e| format!("the {} routing template: {e}", wire.backend.as_str()))?
+        .into_iter()
+        .map(|(file, tree)| (format!("{dir}/{file}"), write(&tree)))
         .collect())
 }
 
@@ -157,15 +163,6 @@ fn names_within_limits(model: &Model, wire: &Wire) -> Result<(), String> {
 /// The CloudFormation template of an AWS backend as one tree, before it is split
 /// into stacks; `None` for Kafka.
 pub fn template(model: &Model, wire: &Wire) -> Option<serde_json::Value> {
-    template_with(model, wire, None)
-}
-
-/// [`template`], with the registry's event schemas from `table` when it has them.
-fn template_with(
-    model: &Model,
-    wire: &Wire,
-    table: Option<&mut Table>,
-) -> Option<serde_json::Value> {
     let options = &wire.routing;
     match wire.backend {
         Backend::Eventbridge => Some(cloudformation::eventbridge(
@@ -173,10 +170,7 @@ fn template_with(
             wire,
             &Routes::of(model),
             options,
-            table.map(|table| {
-                let events: Vec<EventId> = model.event_ids().collect();
-                crate::schemas::event_schemas_with(model, &events, table)
-            }),
+            None,
         )),
         Backend::SnsSqs => Some(cloudformation::sns_sqs(
             model,

@@ -18,9 +18,11 @@ mod json_schema;
 pub(crate) mod memo;
 pub(crate) mod tree;
 
+use memo::Key;
 pub use memo::Memo;
 
 use crate::generate::{Owner, Rendered};
+use crate::keys::Keys;
 use crate::model::{ContextId, EventId, Model};
 use crate::names::kebab;
 use crate::wire::Wire;
@@ -28,51 +30,113 @@ use std::path::PathBuf;
 use tree::Node;
 
 pub fn render(model: &Model, wire: &Wire) -> Rendered {
-    render_with(model, wire, None)
-}
-
-/// [`render`], with the texts of earlier renders kept in `memo` (`storm watch`):
-/// only trees the memo has not seen are written out, the bytes are the same.
-pub fn render_with(model: &Model, wire: &Wire, memo: Option<&mut Memo>) -> Rendered {
     let routes = asyncapi::Routes::of(model, wire);
-    let contexts: Vec<ContextId> = model.context_ids().collect();
-    let (schemas, documents) = match memo {
-        // Schemas keyed by their model data, documents by their trees; only
-        // what the memo has not seen is written.
-        Some(memo) => {
-            let mut table = memo.table(memo::Part::Schemas);
-            let events: Vec<EventId> = model.event_ids().collect();
-            let schemas = event_schemas_with(model, &events, &mut table);
-            let documents = table.texts(
-                &contexts,
-                |&c| asyncapi::document(model, wire, &routes, c),
-                |tree| memo::node_key(memo::Format::Yaml, tree),
-                Node::to_yaml,
-            );
-            memo.keep(memo::Part::Schemas, table);
-            (schemas, documents)
-        }
-        None => (
-            model.event_ids().map(|e| event_schema(model, e)).collect(),
-            contexts
-                .iter()
-                .map(|&c| asyncapi::document(model, wire, &routes, c).to_yaml())
-                .collect(),
-        ),
-    };
     let mut files: Rendered = model
         .event_ids()
-        .zip(schemas)
-        .map(|(e, body)| (routes.schema_paths[e.index()].clone(), body, Owner::Storm))
+        .map(|e| {
+            let path = routes.schema_paths[e.index()].clone();
+            (path, event_schema(model, e), Owner::Storm)
+        })
         .collect();
-    for (&context, body) in contexts.iter().zip(documents) {
-        let path = PathBuf::from(format!(
-            "schemas/{}/asyncapi.yaml",
-            kebab(&model.context(context).name.name)
-        ));
-        files.push((path, body, Owner::Storm));
+    for context in model.context_ids() {
+        let body = asyncapi::document(model, wire, &routes, context).to_yaml();
+        files.push((document_path(model, context), body, Owner::Storm));
     }
     files
+}
+
+/// [`render`], with each context's files of earlier renders kept in `memo`
+/// (`storm watch`) by the context's key: a context whose key is unchanged is
+/// taken from the memo as it is, and only the others are built. The bytes are
+/// those of [`render`].
+///
+/// The key covers what a context's files read: its events' schemas read the
+/// events' fields and the value types and enums they reach (the contexts of
+/// those types, transitively); its AsyncAPI document reads the events it
+/// publishes, who emits them (commands and externals that mention it) and who
+/// consumes them (contexts whose policies or read models mention it), the
+/// events it consumes (contexts it mentions), every context's name (its wire
+/// names, the order of consumers) and the wire. Relative order of events and
+/// handlers of different contexts follows the order of the contexts.
+pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>) -> Rendered {
+    let Some((memo, keys)) = memo else {
+        return render(model, wire);
+    };
+    let mut published = vec![0usize; model.contexts.len()];
+    for event in &model.events {
+        published[event.context.index()] += 1;
+    }
+    let mut old = std::mem::take(&mut memo.contexts);
+    // A context whose key changed may still have schemas and a document the
+    // memo saw: those are found by what they are built from.
+    let mut table = memo.table(memo::Part::Schemas);
+    let mut kept: Vec<(Key, memo::ContextFiles)> = Vec::with_capacity(model.contexts.len());
+    let mut routes = None;
+    for context in model.context_ids() {
+        let key = keys.context(context);
+        let files = match old.remove(&key) {
+            Some(files) if files.schemas.len() == published[context.index()] => files,
+            _ => {
+                let routes = routes.get_or_insert_with(|| asyncapi::Routes::of(model, wire));
+                context_files(model, wire, routes, context, &mut table)
+            }
+        };
+        kept.push((key, files));
+    }
+    // The schemas in the model's order of events, as [`render`] gives them.
+    let mut next = vec![0usize; kept.len()];
+    let mut files: Rendered = Vec::with_capacity(model.events.len() + kept.len());
+    for event in model.event_ids() {
+        let c = model.event(event).context.index();
+        let (path, body) = &kept[c].1.schemas[next[c]];
+        next[c] += 1;
+        files.push((path.clone(), body.clone(), Owner::Storm));
+    }
+    for (_, context) in &kept {
+        let (path, body) = &context.document;
+        files.push((path.clone(), body.clone(), Owner::Storm));
+    }
+    // Two contexts never share a key: it covers the context's index.
+    memo.contexts = kept.into_iter().collect();
+    memo.keep(memo::Part::Schemas, table);
+    files
+}
+
+/// The files of one context: its events' schemas and its AsyncAPI document.
+fn context_files(
+    model: &Model,
+    wire: &Wire,
+    routes: &asyncapi::Routes,
+    context: ContextId,
+    table: &mut memo::Table,
+) -> memo::ContextFiles {
+    let events = routes.published(context);
+    let schemas = event_schemas_with(model, events, table);
+    let document = table
+        .texts(
+            &[context],
+            |&c| asyncapi::document(model, wire, routes, c),
+            |tree| memo::node_key(memo::Format::Yaml, tree),
+            Node::to_yaml,
+        )
+        .pop()
+        .unwrap_or_default();
+    memo::ContextFiles {
+        schemas: events
+            .iter()
+            .map(|e| routes.schema_paths[e.index()].clone())
+            .zip(schemas)
+            .collect(),
+        document: (document_path(model, context), document),
+    }
+}
+
+/// `schemas/<context>/asyncapi.yaml`.
+fn document_path(model: &Model, context: ContextId) -> PathBuf {
+    PathBuf::from(format!(
+        "schemas/{}/asyncapi.yaml",
+        kebab(&model.context(context).name.name)
+    ))
 }
 
 /// The JSON Schema of one event's payload, pretty-printed, as in its file (without

@@ -30,6 +30,7 @@ use crate::source::Sources;
 use crate::wire::Wire;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -327,7 +328,7 @@ pub fn record(
         let Some(modified) = modified else {
             return;
         };
-        text.push_str(&format!("dir 0 {modified} - {name}\n"));
+        let _ = writeln!(text, "dir 0 {modified} - {name}");
     }
     let written: std::collections::HashSet<&PathBuf> = written.iter().collect();
     for (relative, output) in files {
@@ -348,7 +349,7 @@ pub fn record(
             ),
             Owner::User => ("user", "-"),
         };
-        text.push_str(&format!("{owner} {size} {modified} {checksum} {name}\n"));
+        let _ = writeln!(text, "{owner} {size} {modified} {checksum} {name}");
     }
     let Some(dir) = path.parent() else {
         return;

@@ -167,10 +167,84 @@ fn tags(context: &str) -> Value {
 
 /// The resources and outputs of a template being built.
 #[derive(Default)]
-struct Template {
+pub(super) struct Template {
     ids: Ids,
     resources: Map<String, Value>,
     outputs: Map<String, Value>,
+}
+
+/// Which part of a template to build: all of it (a fresh render), or one part
+/// of it (`storm watch` keeps parts by what they read). The parts are the
+/// model-wide resources (the bus, its archive, the registry, the envelope
+/// builders' role) and each context's own (its topic, inbox, rules or
+/// subscriptions, event store and pipe, registry schemas). Each part takes its
+/// logical ids in the order a whole build takes them, so when no two parts take
+/// the same id, every id is the one the whole build gives ([`Part::join`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scope {
+    All,
+    Global,
+    Context(ContextId),
+}
+
+impl Scope {
+    fn global(self) -> bool {
+        matches!(self, Scope::All | Scope::Global)
+    }
+
+    fn has(self, context: ContextId) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Global => false,
+            Scope::Context(c) => c == context,
+        }
+    }
+}
+
+/// The logical id the first take of `base` gives in a part: what another part
+/// refers to (the bus, a producer's topic) by name.
+fn first_id(base: &str) -> String {
+    Ids::default().take(base)
+}
+
+/// One part of a template (see [`Scope`]): its resources, outputs and the
+/// logical ids it took.
+pub(super) struct Part {
+    pub resources: Map<String, Value>,
+    pub outputs: Map<String, Value>,
+    pub ids: BTreeSet<String>,
+}
+
+impl Part {
+    fn of(t: Template) -> Part {
+        Part {
+            resources: t.resources,
+            outputs: t.outputs,
+            ids: t.ids.0,
+        }
+    }
+
+    /// The template of the parts, as a whole build gives it; `None` when two
+    /// parts took the same logical id (the whole build would have numbered one
+    /// of them), or when there is nothing to route: build the whole then.
+    pub fn join<'a>(parts: impl Iterator<Item = &'a Part>, description: &str) -> Option<Value> {
+        let mut t = Template::default();
+        for part in parts {
+            for id in &part.ids {
+                if !t.ids.0.insert(id.clone()) {
+                    return None;
+                }
+            }
+            t.resources
+                .extend(part.resources.iter().map(|(k, v)| (k.clone(), v.clone())));
+            t.outputs
+                .extend(part.outputs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if t.resources.is_empty() {
+            return None;
+        }
+        Some(t.finish(description))
+    }
 }
 
 impl Template {
@@ -217,9 +291,13 @@ fn inboxes(
     routes: &Routes,
     encryption: Encryption,
     t: &mut Template,
+    scope: Scope,
 ) -> BTreeMap<ContextId, Inbox> {
     let mut out = BTreeMap::new();
     for &consumer in routes.consumers.keys() {
+        if !scope.has(consumer) {
+            continue;
+        }
         let c = ctx(model, consumer);
         let queue = t.ids.take(&format!("{}Inbox", c.pascal));
         let dlq = t.ids.take(&format!("{}DeadLetters", c.pascal));
@@ -387,14 +465,20 @@ fn stores_and_pipes(
     wire: &Wire,
     encryption: Encryption,
     t: &mut Template,
+    scope: Scope,
     target: impl Fn(ContextId) -> PipeTarget,
 ) {
     let contexts = stores(model);
     if contexts.is_empty() {
         return;
     }
-    let builder_role = t.ids.take("EnvelopeBuilderRole");
-    t.add(
+    let builder_role = if scope.global() {
+        t.ids.take("EnvelopeBuilderRole")
+    } else {
+        first_id("EnvelopeBuilderRole")
+    };
+    if scope.global() {
+        t.add(
         &builder_role,
         json!({
             "Type": "AWS::IAM::Role",
@@ -404,7 +488,11 @@ fn stores_and_pipes(
             }
         }),
     );
+    }
     for context in contexts {
+        if !scope.has(context) {
+            continue;
+        }
         let c = ctx(model, context);
         let table = t.ids.take(&format!("{}EventStore", c.pascal));
         let builder = t.ids.take(&format!("{}EnvelopeBuilder", c.pascal));
@@ -590,9 +678,55 @@ pub fn eventbridge(
     options: &Options,
     schemas: Option<Vec<String>>,
 ) -> Value {
+    eventbridge_part(model, wire, routes, options, schemas, Scope::All)
+        .finish(&eventbridge_description(wire))
+}
+
+pub(super) fn eventbridge_description(wire: &Wire) -> String {
+    format!(
+        "storm: EventBridge routing of `{}`: the bus, its archive, one inbox per consuming context (with a watched dead-letter queue), the rules of every subscription, the event stores and their pipes, and the schema registry",
+        wire.namespace
+    )
+}
+
+/// The part `scope` of the EventBridge template (see [`eventbridge`]).
+pub(super) fn eventbridge_scoped(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    options: &Options,
+    scope: Scope,
+) -> Part {
+    Part::of(eventbridge_part(model, wire, routes, options, None, scope))
+}
+
+fn eventbridge_part(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    options: &Options,
+    schemas: Option<Vec<String>>,
+    scope: Scope,
+) -> Template {
     let mut schemas = schemas.map(Vec::into_iter);
     let encryption = Encryption::of(options);
     let mut t = Template::default();
+    if !scope.global() {
+        let bus = first_id("EventBus");
+        let registry = first_id("SchemaRegistry");
+        eventbridge_contexts(
+            model,
+            wire,
+            routes,
+            encryption,
+            &mut schemas,
+            scope,
+            &mut t,
+            &bus,
+            &registry,
+        );
+        return t;
+    }
     let bus = t.ids.take("EventBus");
     let archive = t.ids.take("EventArchive");
     let registry = t.ids.take("SchemaRegistry");
@@ -623,8 +757,47 @@ pub fn eventbridge(
         "ARN of the event bus".into(),
         get_att(&bus, "Arn"),
     );
-    let inboxes = inboxes(model, wire, routes, encryption, &mut t);
+    let registry_name = wire.bus();
+    let registry_body = json!({
+        "Type": "AWS::EventSchemas::Registry",
+        "Properties": {
+            "RegistryName": registry_name,
+            "Description": "The contract of every event on the bus (the payload in `detail`)",
+        }
+    });
+    eventbridge_contexts(
+        model,
+        wire,
+        routes,
+        encryption,
+        &mut schemas,
+        scope,
+        &mut t,
+        &bus,
+        &registry,
+    );
+    t.add(&registry, registry_body);
+    t
+}
+
+/// What the EventBridge template holds for the contexts of `scope`.
+#[allow(clippy::too_many_arguments)]
+fn eventbridge_contexts(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    encryption: Encryption,
+    schemas: &mut Option<std::vec::IntoIter<String>>,
+    scope: Scope,
+    t: &mut Template,
+    bus: &str,
+    registry: &str,
+) {
+    let inboxes = inboxes(model, wire, routes, encryption, t, scope);
     for (consumer, by_producer) in &routes.consumers {
+        if !scope.has(*consumer) {
+            continue;
+        }
         let c = ctx(model, *consumer);
         let inbox = &inboxes[consumer];
         let mut rules = Vec::new();
@@ -642,7 +815,7 @@ pub fn eventbridge(
                         "Type": "AWS::Events::Rule",
                         "Properties": {
                             "Description": format!("Events of `{}` that `{}` subscribes to", p.name, c.name),
-                            "EventBusName": get_att(&bus, "Name"),
+                            "EventBusName": get_att(bus, "Name"),
                             "EventPattern": pattern,
                             "State": "ENABLED",
                             "Targets": [{ "Id": "inbox", "Arn": get_att(&inbox.queue, "Arn") }],
@@ -655,10 +828,10 @@ pub fn eventbridge(
         let policy = queue_policy(inbox, &c.name, "events.amazonaws.com", rules);
         t.add(&inbox.policy, policy);
     }
-    stores_and_pipes(model, wire, encryption, &mut t, |context| {
+    stores_and_pipes(model, wire, encryption, t, scope, |context| {
         let versions = lookup_table(model, context, |e| json!(model.event(e).version));
         PipeTarget {
-            arn: get_att(&bus, "Arn"),
+            arn: get_att(bus, "Arn"),
             action: "events:PutEvents",
             key_actions: &[],
             parameters: Some(json!({
@@ -677,19 +850,11 @@ pub fn eventbridge(
             ),
         }
     });
-    let registry_name = wire.bus();
-    t.add(
-        &registry,
-        json!({
-            "Type": "AWS::EventSchemas::Registry",
-            "Properties": {
-                "RegistryName": registry_name,
-                "Description": "The contract of every event on the bus (the payload in `detail`)",
-            }
-        }),
-    );
     for event in model.event_ids() {
         let e = model.event(event);
+        if !scope.has(e.context) {
+            continue;
+        }
         let c = ctx(model, e.context);
         let id = t.ids.take(&format!("{}{}Schema", c.pascal, e.name.name));
         let content = match schemas.as_mut().and_then(Iterator::next) {
@@ -702,7 +867,7 @@ pub fn eventbridge(
         let mut schema = json!({
             "Type": "AWS::EventSchemas::Schema",
             "Properties": {
-                "RegistryName": get_att(&registry, "RegistryName"),
+                "RegistryName": get_att(registry, "RegistryName"),
                 "SchemaName": format!("{}@{}", wire.source(model, e.context), e.name.name),
                 "Description": format!("`{}` version {}", model.event_path(event), e.version),
                 "Type": "JSONSchemaDraft4",
@@ -715,18 +880,47 @@ pub fn eventbridge(
         }
         t.add(&id, schema);
     }
-    t.finish(&format!(
-        "storm: EventBridge routing of `{}`: the bus, its archive, one inbox per consuming context (with a watched dead-letter queue), the rules of every subscription, the event stores and their pipes, and the schema registry",
-        wire.namespace
-    ))
 }
 
 pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -> Value {
+    sns_sqs_part(model, wire, routes, options, Scope::All).finish(&sns_sqs_description(wire))
+}
+
+pub(super) fn sns_sqs_description(wire: &Wire) -> String {
+    format!(
+        "storm: SNS and SQS routing of `{}`: one topic per publishing context, one inbox per consuming context (with a watched dead-letter queue) and filtered subscriptions, the event stores and their pipes",
+        wire.namespace
+    )
+}
+
+/// The part `scope` of the SNS and SQS template (see [`sns_sqs`]).
+pub(super) fn sns_sqs_scoped(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    options: &Options,
+    scope: Scope,
+) -> Part {
+    Part::of(sns_sqs_part(model, wire, routes, options, scope))
+}
+
+fn sns_sqs_part(
+    model: &Model,
+    wire: &Wire,
+    routes: &Routes,
+    options: &Options,
+    scope: Scope,
+) -> Template {
     let encryption = Encryption::of(options);
     let mut t = Template::default();
     let mut topics: BTreeMap<ContextId, String> = BTreeMap::new();
     for producer in publishers(model) {
         let p = ctx(model, producer);
+        if !scope.has(producer) {
+            // Another part's topic, as that part names it.
+            topics.insert(producer, first_id(&format!("{}Topic", p.pascal)));
+            continue;
+        }
         let topic = t.ids.take(&format!("{}Topic", p.pascal));
         t.add(
             &topic,
@@ -746,8 +940,11 @@ pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -
         );
         topics.insert(producer, topic);
     }
-    let inboxes = inboxes(model, wire, routes, encryption, &mut t);
+    let inboxes = inboxes(model, wire, routes, encryption, &mut t, scope);
     for (consumer, by_producer) in &routes.consumers {
+        if !scope.has(*consumer) {
+            continue;
+        }
         let c = ctx(model, *consumer);
         let inbox = &inboxes[consumer];
         let mut senders = Vec::new();
@@ -777,7 +974,7 @@ pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -
         let policy = queue_policy(inbox, &c.name, "sns.amazonaws.com", senders);
         t.add(&inbox.policy, policy);
     }
-    stores_and_pipes(model, wire, encryption, &mut t, |context| {
+    stores_and_pipes(model, wire, encryption, &mut t, scope, |context| {
         let source = wire.source(model, context);
         let schemas = lookup_table(model, context, |e| json!(wire.dataschema(model, e)));
         PipeTarget {
@@ -791,8 +988,5 @@ pub fn sns_sqs(model: &Model, wire: &Wire, routes: &Routes, options: &Options) -
             ),
         }
     });
-    t.finish(&format!(
-        "storm: SNS and SQS routing of `{}`: one topic per publishing context, one inbox per consuming context (with a watched dead-letter queue) and filtered subscriptions, the event stores and their pipes",
-        wire.namespace
-    ))
+    t
 }

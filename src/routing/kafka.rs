@@ -3,7 +3,7 @@
 //! which event types.
 
 use super::{Routes, publishers};
-use crate::model::Model;
+use crate::model::{ContextId, Model};
 use crate::names::kebab;
 use crate::wire::Wire;
 use serde_json::{Value, json};
@@ -43,42 +43,57 @@ fn k8s_name(topic: &str) -> String {
     }
 }
 
-/// `yaml` writes a file's tree (as [`super::yaml`] does, or from a memo).
-pub fn render(
-    model: &Model,
-    wire: &Wire,
-    routes: &Routes,
-    yaml: &mut dyn FnMut(&Value) -> String,
-) -> Vec<(String, String)> {
-    let mut files = Vec::new();
-    for producer in publishers(model) {
-        let topic = wire.topic(model, producer);
-        let context = &model.context(producer).name.name;
-        let manifest = json!({
-            "apiVersion": "kafka.strimzi.io/v1beta2",
-            "kind": "KafkaTopic",
-            "metadata": {
-                "name": k8s_name(&topic),
-                "labels": {
-                    "strimzi.io/cluster": CLUSTER,
-                    "storm/context": kebab(context),
-                },
+/// The topic files and `routing.yaml`, in that order.
+pub fn render(model: &Model, wire: &Wire, routes: &Routes) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = publishers(model)
+        .into_iter()
+        .map(|producer| {
+            let (path, manifest) = topic(model, wire, producer);
+            (path, super::yaml(&manifest))
+        })
+        .collect();
+    files.push((
+        ROUTING_FILE.to_string(),
+        super::yaml(&table(model, wire, routes)),
+    ));
+    files
+}
+
+/// The table of which consumer group reads which topics.
+pub const ROUTING_FILE: &str = "routing/kafka/routing.yaml";
+
+/// The `KafkaTopic` of a publishing context: its path and manifest.
+pub fn topic(model: &Model, wire: &Wire, producer: ContextId) -> (String, Value) {
+    let topic = wire.topic(model, producer);
+    let context = &model.context(producer).name.name;
+    let manifest = json!({
+        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "kind": "KafkaTopic",
+        "metadata": {
+            "name": k8s_name(&topic),
+            "labels": {
+                "strimzi.io/cluster": CLUSTER,
+                "storm/context": kebab(context),
             },
-            "spec": {
-                "topicName": topic,
-                "partitions": PARTITIONS,
-                "replicas": REPLICAS,
-                "config": {
-                    "cleanup.policy": "delete",
-                    "min.insync.replicas": 2,
-                },
+        },
+        "spec": {
+            "topicName": topic,
+            "partitions": PARTITIONS,
+            "replicas": REPLICAS,
+            "config": {
+                "cleanup.policy": "delete",
+                "min.insync.replicas": 2,
             },
-        });
-        files.push((
-            format!("routing/kafka/topics/{}.yaml", kebab(context)),
-            yaml(&manifest),
-        ));
-    }
+        },
+    });
+    (
+        format!("routing/kafka/topics/{}.yaml", kebab(context)),
+        manifest,
+    )
+}
+
+/// `routing.yaml`: per consuming context, its group and what it reads.
+pub fn table(model: &Model, wire: &Wire, routes: &Routes) -> Value {
     let groups: Vec<Value> = routes
         .consumers
         .iter()
@@ -102,10 +117,8 @@ pub fn render(
             })
         })
         .collect();
-    let table = json!({
+    json!({
         "message_key": "aggregate id (CloudEvents subject)",
         "groups": groups,
-    });
-    files.push(("routing/kafka/routing.yaml".to_string(), yaml(&table)));
-    files
+    })
 }

@@ -135,6 +135,13 @@ impl Routes {
     }
 }
 
+impl Routes {
+    /// The events `context` publishes, in model order.
+    pub fn published(&self, context: ContextId) -> &[EventId] {
+        &self.published[context.index()]
+    }
+}
+
 /// `schemas/<context>/asyncapi.yaml` of one context.
 pub fn document(model: &Model, wire: &Wire, routes: &Routes, context: ContextId) -> Node {
     let c = model.context(context);

@@ -1,7 +1,9 @@
 //! What `storm watch` keeps between renders of the `schemas/` and `routing/`
-//! targets: the text emitted from each input (an event's JSON Schema, a
-//! context's AsyncAPI document, a routing file) by a 128-bit hash of the input
-//! and of how it is written. AsyncAPI documents and routing files are keyed by
+//! targets. The `schemas/` target keeps each context's files by the context's
+//! key ([`crate::keys::Keys`]), so that a context an edit does not reach costs
+//! nothing; below that, and for the `routing/` target, the text emitted from
+//! each input (an event's JSON Schema, a context's AsyncAPI document, a routing
+//! file) by a 128-bit hash of the input and of how it is written. AsyncAPI documents and routing files are keyed by
 //! their trees, which are built as always and hashed (cheaper than writing
 //! them); event schemas by the model data they are built from, so a known one
 //! costs no tree at all. Only inputs the memo has not seen are written, so the
@@ -13,6 +15,7 @@
 
 use super::tree::Node;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use xxhash_rust::xxh3::xxh3_128;
 
 /// A 128-bit XXH3 of what a text is emitted from.
@@ -45,6 +48,17 @@ impl Fingerprint {
 #[derive(Default)]
 pub struct Memo {
     tables: [HashMap<Key, String>; Part::COUNT],
+    /// Each context's files of the `schemas/` target by the context's key
+    /// ([`crate::keys::Keys::context`]): a context whose key an edit left as it
+    /// was costs neither a schema nor a tree.
+    pub(crate) contexts: HashMap<Key, ContextFiles>,
+}
+
+/// One context's files of the `schemas/` target: the JSON Schemas of the
+/// events it publishes (in model order) and its AsyncAPI document.
+pub(crate) struct ContextFiles {
+    pub(crate) schemas: Vec<(PathBuf, String)>,
+    pub(crate) document: (PathBuf, String),
 }
 
 // `storm watch` keeps the memo on another thread than the one it renders on.
@@ -92,7 +106,8 @@ impl Memo {
 
     /// How many texts the memo holds.
     pub fn len(&self) -> usize {
-        self.tables.iter().map(HashMap::len).sum()
+        let contexts: usize = self.contexts.values().map(|c| c.schemas.len() + 1).sum();
+        self.tables.iter().map(HashMap::len).sum::<usize>() + contexts
     }
 
     pub fn is_empty(&self) -> bool {
@@ -248,7 +263,9 @@ pub(crate) fn hash_value(value: &serde_json::Value, h: &mut Fingerprint) {
 mod tests {
     use super::Memo;
     use crate::diagnostic::Severity;
+    use crate::keys::Keys;
     use crate::model::Model;
+    use crate::source::Sources;
     use crate::wire::{Backend, Wire};
     use std::path::PathBuf;
 
@@ -259,7 +276,7 @@ mod tests {
         std::fs::read_to_string(&path).expect("the example model")
     }
 
-    fn model(text: &str) -> Model {
+    fn model(text: &str) -> (Model, Sources) {
         let analysis = crate::analysis::analyze_texts(
             vec![(PathBuf::from("model.storm"), text.to_string())],
             Backend::Eventbridge,
@@ -272,13 +289,13 @@ mod tests {
             .map(|d| d.message.clone())
             .collect();
         assert!(errors.is_empty(), "{errors:?}");
-        analysis.model
+        (analysis.model, analysis.sources)
     }
 
     /// The clinic as written, and after the edits `storm watch` sees: a field
     /// added, an event renamed, a doc changed in a value type, a policy
     /// subscribing across contexts; the online store between them.
-    fn models() -> Vec<(&'static str, Model)> {
+    fn models() -> Vec<(&'static str, (Model, Sources))> {
         let clinic = example("clinic.storm");
         let edit = |from: &str, to: &str| {
             assert!(clinic.contains(from), "{from}");
@@ -323,21 +340,28 @@ mod tests {
     fn a_memo_changes_no_byte() {
         let models = models();
         let mut memo = Memo::default();
+        let mut routing_memo = crate::routing::Memo::default();
         for backend in [Backend::Eventbridge, Backend::SnsSqs, Backend::Kafka] {
             for namespace in ["acme", "other"] {
                 let wire = Wire::new(namespace.into(), backend);
-                for (name, model) in &models {
+                for (name, (model, sources)) in &models {
+                    let keys = Keys::new(model, sources, &wire);
                     let schemas = crate::schemas::render(model, &wire);
                     let routing = crate::routing::render(model, &wire).expect("routing");
                     for _ in 0..2 {
-                        let memoised = crate::schemas::render_with(model, &wire, Some(&mut memo));
+                        let memoised =
+                            crate::schemas::render_with(model, &wire, Some((&mut memo, &keys)));
                         assert!(memoised == schemas, "schemas of {name} on {backend:?}");
-                        let memoised = crate::routing::render_with(model, &wire, Some(&mut memo))
-                            .expect("routing");
+                        let memoised = crate::routing::render_with(
+                            model,
+                            &wire,
+                            Some((&mut routing_memo, &keys)),
+                        )
+                        .expect("routing");
                         assert!(memoised == routing, "routing of {name} on {backend:?}");
                     }
                     assert!(
-                        memo.len() <= schemas.len() + routing.len() + model.events.len(),
+                        memo.len() <= schemas.len() + model.events.len(),
                         "{} texts kept",
                         memo.len()
                     );
