@@ -711,60 +711,50 @@ fn eventbridge_part(
     let mut schemas = schemas.map(Vec::into_iter);
     let encryption = Encryption::of(options);
     let mut t = Template::default();
-    if !scope.global() {
-        let bus = first_id("EventBus");
-        let registry = first_id("SchemaRegistry");
-        eventbridge_contexts(
-            model,
-            wire,
-            routes,
-            encryption,
-            &mut schemas,
-            scope,
-            &mut t,
-            &bus,
-            &registry,
-        );
-        return t;
-    }
-    let bus = t.ids.take("EventBus");
-    let archive = t.ids.take("EventArchive");
-    let registry = t.ids.take("SchemaRegistry");
-    let mut bus_properties = json!({ "Name": wire.bus() });
-    let mut archive_properties = json!({
-        "Description": "Every event of the bus, for replay",
-        "SourceArn": get_att(&bus, "Arn"),
-    });
-    if let Some(key) = encryption.customer() {
-        bus_properties["KmsKeyIdentifier"] = json!(key);
-        archive_properties["KmsKeyIdentifier"] = json!(key);
-    }
-    t.add(
-        &bus,
-        json!({ "Type": "AWS::Events::EventBus", "Properties": bus_properties }),
-    );
-    t.add(
-        &archive,
-        json!({ "Type": "AWS::Events::Archive", "Properties": archive_properties }),
-    );
-    t.output(
-        "EventBusName",
-        "The event bus".into(),
-        get_att(&bus, "Name"),
-    );
-    t.output(
-        "EventBusArn",
-        "ARN of the event bus".into(),
-        get_att(&bus, "Arn"),
-    );
-    let registry_name = wire.bus();
-    let registry_body = json!({
-        "Type": "AWS::EventSchemas::Registry",
-        "Properties": {
-            "RegistryName": registry_name,
-            "Description": "The contract of every event on the bus (the payload in `detail`)",
+    // The bus, its archive and the registry belong to the model-wide part; a
+    // context's part only refers to them.
+    let (bus, registry, registry_body) = if scope.global() {
+        let bus = t.ids.take("EventBus");
+        let archive = t.ids.take("EventArchive");
+        let registry = t.ids.take("SchemaRegistry");
+        let mut bus_properties = json!({ "Name": wire.bus() });
+        let mut archive_properties = json!({
+            "Description": "Every event of the bus, for replay",
+            "SourceArn": get_att(&bus, "Arn"),
+        });
+        if let Some(key) = encryption.customer() {
+            bus_properties["KmsKeyIdentifier"] = json!(key);
+            archive_properties["KmsKeyIdentifier"] = json!(key);
         }
-    });
+        t.add(
+            &bus,
+            json!({ "Type": "AWS::Events::EventBus", "Properties": bus_properties }),
+        );
+        t.add(
+            &archive,
+            json!({ "Type": "AWS::Events::Archive", "Properties": archive_properties }),
+        );
+        t.output(
+            "EventBusName",
+            "The event bus".into(),
+            get_att(&bus, "Name"),
+        );
+        t.output(
+            "EventBusArn",
+            "ARN of the event bus".into(),
+            get_att(&bus, "Arn"),
+        );
+        let registry_body = json!({
+            "Type": "AWS::EventSchemas::Registry",
+            "Properties": {
+                "RegistryName": wire.bus(),
+                "Description": "The contract of every event on the bus (the payload in `detail`)",
+            }
+        });
+        (bus, registry, Some(registry_body))
+    } else {
+        (first_id("EventBus"), first_id("SchemaRegistry"), None)
+    };
     eventbridge_contexts(
         model,
         wire,
@@ -776,7 +766,9 @@ fn eventbridge_part(
         &bus,
         &registry,
     );
-    t.add(&registry, registry_body);
+    if let Some(body) = registry_body {
+        t.add(&registry, body);
+    }
     t
 }
 
