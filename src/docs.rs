@@ -39,10 +39,7 @@ pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>)
     tera.add_raw_template("context.md", CONTEXT_TEMPLATE)
         .expect("the docs context template parses");
     let ids: Vec<ContextId> = model.context_ids().collect();
-    let (mut memo, keys) = match memo {
-        Some((memo, keys)) => (Some(memo), Some(keys)),
-        None => (None, None),
-    };
+    let (mut memo, keys) = memo.unzip();
     let previous = memo
         .as_deref_mut()
         .map(|m| std::mem::take(&mut m.sections))

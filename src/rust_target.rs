@@ -121,10 +121,7 @@ pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>)
     let contracts = root.join("crates/contracts");
     let envelope = plan::envelope_module(model);
     let ids: Vec<ContextId> = model.context_ids().collect();
-    let (mut memo, keys) = match memo {
-        Some((memo, keys)) => (Some(memo), Some(keys)),
-        None => (None, None),
-    };
+    let (mut memo, keys) = memo.unzip();
     let previous = memo
         .as_deref_mut()
         .map(|m| std::mem::take(&mut m.contexts))
