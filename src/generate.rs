@@ -154,29 +154,44 @@ type Marks = HashMap<PathBuf, (u128, Arc<String>)>;
 
 /// A target's files as written: those storm owns with their marker. With
 /// `marks`, the marked files it holds from the last render are reused, and this
-/// render's are left in it.
+/// render's are left in it. Bodies are hashed and marked on every core.
 fn marked_with(rendered: Rendered, mut marks: Option<&mut Marks>) -> Vec<(PathBuf, Output)> {
-    let previous = marks.as_deref_mut().map(std::mem::take).unwrap_or_default();
-    let mark = |path: &PathBuf, body: String| -> Arc<String> {
-        let checksum = ownership::checksum(&body);
-        Arc::new(ownership::mark_with(path, &body, &checksum).unwrap_or(body))
-    };
+    let previous = marks.as_deref_mut().map(std::mem::take);
+    // For each file storm owns: the fast hash of its body (with `marks`), and the
+    // marked content unless the last render's can be reused.
+    let marked: Vec<(Option<u128>, Option<Arc<String>>)> =
+        crate::parallel::runs(&rendered, |part| {
+            part.iter()
+                .map(|(path, body, owner)| {
+                    if *owner == Owner::User {
+                        return (None, None);
+                    }
+                    let key = previous.as_ref().map(|_| xxh3_128(body.as_bytes()));
+                    let reused = previous
+                        .as_ref()
+                        .and_then(|previous| previous.get(path))
+                        .filter(|(old, _)| Some(*old) == key)
+                        .map(|(_, content)| content.clone());
+                    let content = reused.or_else(|| {
+                        let checksum = ownership::checksum(body);
+                        ownership::mark_with(path, body, &checksum).map(Arc::new)
+                    });
+                    (key, content)
+                })
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
     rendered
         .into_iter()
-        .map(|(path, body, owner)| {
-            let content = match (owner, marks.as_deref_mut()) {
-                (Owner::Storm, Some(marks)) => {
-                    let key = xxh3_128(body.as_bytes());
-                    let content = match previous.get(&path) {
-                        Some((old, content)) if *old == key => content.clone(),
-                        _ => mark(&path, body),
-                    };
-                    marks.insert(path.clone(), (key, content.clone()));
-                    content
-                }
-                (Owner::Storm, None) => mark(&path, body),
-                (Owner::User, _) => Arc::new(body),
-            };
+        .zip(marked)
+        .map(|((path, body, owner), (key, content))| {
+            // A path without comment syntax storm knows cannot carry a marker.
+            let content = content.unwrap_or_else(|| Arc::new(body));
+            if let (Owner::Storm, Some(marks), Some(key)) = (owner, marks.as_deref_mut(), key) {
+                marks.insert(path.clone(), (key, content.clone()));
+            }
             (path, Output { content, owner })
         })
         .collect()

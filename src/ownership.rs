@@ -59,16 +59,19 @@ pub fn mark(path: &Path, body: &str) -> Option<String> {
 
 /// [`mark`] with the body's checksum already known (see [`checksum`]).
 pub fn mark_with(path: &Path, body: &str, checksum: &str) -> Option<String> {
-    let line = format!("{MARKER}{checksum}");
-    Some(match syntax(path)? {
-        Syntax::Html => format!("<!-- {line} -->\n{body}"),
-        Syntax::Hash => format!("# {line}\n{body}"),
-        Syntax::Slash => format!("// {line}\n{body}"),
-        Syntax::Json => {
-            let rest = body.strip_prefix("{\n")?;
-            format!("{{\n  \"$comment\": \"{line}\",\n{rest}")
-        }
-    })
+    let (open, close, rest) = match syntax(path)? {
+        Syntax::Html => ("<!-- ", " -->\n", body),
+        Syntax::Hash => ("# ", "\n", body),
+        Syntax::Slash => ("// ", "\n", body),
+        Syntax::Json => ("{\n  \"$comment\": \"", "\",\n", body.strip_prefix("{\n")?),
+    };
+    // Sized once: bodies run to megabytes, and growing would copy them again.
+    let parts = [open, MARKER, checksum, close, rest];
+    let mut marked = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        marked.push_str(part);
+    }
+    Some(marked)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,14 +99,26 @@ pub fn state(path: &Path, content: &str) -> State {
 /// The checksum a file's marker states, unchecked: for content storm just
 /// rendered, it names the content (`None` without a marker).
 pub fn stated_checksum<'a>(path: &Path, content: &'a str) -> Option<&'a str> {
-    split(path, content)?.0.strip_prefix(MARKER)
+    first_comment(path, content)?.0.strip_prefix(MARKER)
 }
 
 /// A file's first comment (where a marker goes) and the rest of it (what the
 /// marker's checksum is of), by the comment syntax of its path.
 fn split<'a>(path: &Path, content: &'a str) -> Option<(&'a str, Cow<'a, str>)> {
+    let (line, rest, syntax) = first_comment(path, content)?;
+    Some(match syntax {
+        // The marker is a member of the object: the rest is the object without it.
+        Syntax::Json => (line, Cow::Owned(format!("{{\n{rest}"))),
+        Syntax::Html | Syntax::Hash | Syntax::Slash => (line, Cow::Borrowed(rest)),
+    })
+}
+
+/// A file's first comment, the text after it, and the comment syntax of its path
+/// (for JSON, the text after the `$comment` member, without the object's `{`).
+fn first_comment<'a>(path: &Path, content: &'a str) -> Option<(&'a str, &'a str, Syntax)> {
     let (first, rest) = content.split_once('\n').unwrap_or((content, ""));
-    match syntax(path)? {
+    let syntax = syntax(path)?;
+    let line = match syntax {
         Syntax::Json => {
             if first != "{" {
                 return None;
@@ -113,15 +128,13 @@ fn split<'a>(path: &Path, content: &'a str) -> Option<(&'a str, Cow<'a, str>)> {
                 .trim()
                 .strip_prefix("\"$comment\": \"")?
                 .strip_suffix("\",")?;
-            Some((line, Cow::Owned(format!("{{\n{rest}"))))
+            return Some((line, rest, syntax));
         }
-        Syntax::Html => {
-            let line = first.strip_prefix("<!-- ")?.strip_suffix(" -->")?;
-            Some((line, Cow::Borrowed(rest)))
-        }
-        Syntax::Hash => Some((first.strip_prefix("# ")?, Cow::Borrowed(rest))),
-        Syntax::Slash => Some((first.strip_prefix("// ")?, Cow::Borrowed(rest))),
-    }
+        Syntax::Html => first.strip_prefix("<!-- ")?.strip_suffix(" -->")?,
+        Syntax::Hash => first.strip_prefix("# ")?,
+        Syntax::Slash => first.strip_prefix("// ")?,
+    };
+    Some((line, rest, syntax))
 }
 
 #[cfg(test)]

@@ -231,8 +231,8 @@ impl Renderer<'_> {
             .tera
             .render(name, values)
             .unwrap_or_else(|e| panic!("the rust template `{name}` renders: {e:?}"));
-        let text = tidy(&text);
-        if name.ends_with(".rs") {
+        let (text, overlong) = tidy(&text);
+        if overlong && name.ends_with(".rs") {
             keep_overlong(text)
         } else {
             text
@@ -265,7 +265,10 @@ impl Renderer<'_> {
         let service = root.join("crates").join(&context.package);
         out.push(self.storm(service.join("Cargo.toml"), "service.toml", &values));
         out.push(self.storm(service.join("src/lib.rs"), "service_lib.rs", &values));
-        for aggregate in &context.aggregates {
+        // Each aggregate's values as the context's values already hold them
+        // (shared, not converted again).
+        let aggregates = values.get("aggregates").and_then(tera::Value::as_array);
+        for (i, aggregate) in context.aggregates.iter().enumerate() {
             let file = &aggregate.file;
             let mut both = tera::Context::new();
             both.insert(
@@ -274,7 +277,10 @@ impl Renderer<'_> {
                     name: &context.name,
                 },
             );
-            both.insert("aggregate", aggregate);
+            match aggregates.and_then(|all| all.get(i)) {
+                Some(converted) => both.insert_value("aggregate", converted.clone()),
+                None => both.insert("aggregate", aggregate),
+            }
             out.push(self.storm(
                 service.join("src/aggregates").join(file),
                 "aggregate.rs",
@@ -327,10 +333,21 @@ struct AggregateContext<'a> {
 
 /// Layout the templates leave to Rust: no trailing spaces, no runs of blank lines,
 /// no blank line after an opening or before a closing brace, `{}` for an empty
-/// block, one final newline.
-fn tidy(text: &str) -> String {
-    let mut out: Vec<Line> = Vec::new();
-    for line in text.lines().map(str::trim_end) {
+/// block, one final newline. Also says whether a line of code is wider than
+/// rustfmt lays out (see [`keep_overlong`]).
+fn tidy(text: &str) -> (String, bool) {
+    // Templates leave many short lines: one scan finds every line break.
+    let mut out: Vec<Line> =
+        Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    let mut start = 0;
+    let lines = memchr::memchr_iter(b'\n', text.as_bytes())
+        .chain((!text.ends_with('\n')).then_some(text.len()))
+        .map(|end| {
+            let line = &text[start..end];
+            start = end + 1;
+            line.trim_end()
+        });
+    for line in lines {
         let line = Line::new(line);
         let prev = out.last();
         if line.text.is_empty()
@@ -379,17 +396,19 @@ fn tidy(text: &str) -> String {
         out.pop();
     }
     let mut text = String::with_capacity(out.iter().map(|l| l.text.len() + 2).sum());
+    let mut overlong = false;
     for line in &out {
         text.push_str(line.text);
         if line.closed {
             text.push('}');
         }
+        overlong = overlong || line.text.len() + usize::from(line.closed) > MAX_WIDTH;
         text.push('\n');
     }
     if out.is_empty() {
         text.push('\n');
     }
-    text
+    (text, overlong)
 }
 
 /// A line of [`tidy`]'s output: the template's line, its code without the
@@ -430,6 +449,7 @@ const MAX_WIDTH: usize = 100;
 /// lines in ways the layout does not follow, so such a file asks rustfmt to keep
 /// it as written (`cargo fmt --check` passes, and the code reads the same).
 /// Comment lines do not count: rustfmt leaves them as they are.
+/// `text` is only looked at when a line is wider in bytes ([`tidy`] says so).
 fn keep_overlong(text: String) -> String {
     let overlong = text.lines().any(|line| {
         line.len() > MAX_WIDTH

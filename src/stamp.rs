@@ -29,7 +29,7 @@ use crate::generate::{Output, Owner, Targets};
 use crate::source::Sources;
 use crate::wire::Wire;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -304,21 +304,23 @@ pub fn record(
     );
     // Directories first: a file put into `out` from now on changes one of them.
     // Those the run wrote into may be new; those it removed from may be gone.
-    let mut dirs: std::collections::BTreeSet<PathBuf> = seen.dirs.iter().cloned().collect();
-    dirs.insert(PathBuf::from("."));
+    // A directory already in the set has its ancestors there too.
+    let mut dirs: HashSet<&Path> = seen.dirs.iter().map(PathBuf::as_path).collect();
+    dirs.insert(Path::new("."));
     for file in written {
-        dirs.extend(
-            file.ancestors()
-                .skip(1)
-                .filter(|d| !d.as_os_str().is_empty())
-                .map(Path::to_path_buf),
-        );
+        for dir in file.ancestors().skip(1) {
+            if dir.as_os_str().is_empty() || !dirs.insert(dir) {
+                break;
+            }
+        }
     }
+    let mut dirs: Vec<&Path> = dirs.into_iter().collect();
+    dirs.sort_unstable();
     for relative in dirs {
         let Some(name) = relative.to_str().filter(|n| !n.contains('\n')) else {
             return;
         };
-        let modified = match std::fs::symlink_metadata(out.join(&relative)) {
+        let modified = match std::fs::symlink_metadata(out.join(relative)) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && relative != Path::new(".") => {
                 continue;
             }
@@ -330,26 +332,35 @@ pub fn record(
         };
         let _ = writeln!(text, "dir 0 {modified} - {name}");
     }
-    let written: std::collections::HashSet<&PathBuf> = written.iter().collect();
-    for (relative, output) in files {
-        let Some(name) = relative.to_str().filter(|n| !n.contains('\n')) else {
+    // Then every file, a line each, made on every core (the files just written
+    // are asked for their size and change time).
+    let written: HashSet<&PathBuf> = written.iter().collect();
+    let files: Vec<(&PathBuf, &Output)> = files.iter().collect();
+    let lines = crate::parallel::runs(&files, |part| {
+        let mut lines = String::new();
+        for &(relative, output) in part {
+            let name = relative.to_str().filter(|n| !n.contains('\n'))?;
+            let found = match seen.files.get(relative) {
+                Some(found) if !written.contains(relative) => Some(*found),
+                _ => metadata(&out.join(relative)),
+            };
+            let (size, modified) = found?;
+            let (owner, checksum) = match output.owner {
+                Owner::Storm => (
+                    "storm",
+                    crate::ownership::stated_checksum(relative, &output.content).unwrap_or("-"),
+                ),
+                Owner::User => ("user", "-"),
+            };
+            let _ = writeln!(lines, "{owner} {size} {modified} {checksum} {name}");
+        }
+        Some(lines)
+    });
+    for part in lines {
+        let Some(part) = part else {
             return;
         };
-        let found = match seen.files.get(relative) {
-            Some(found) if !written.contains(relative) => Some(*found),
-            _ => metadata(&out.join(relative)),
-        };
-        let Some((size, modified)) = found else {
-            return;
-        };
-        let (owner, checksum) = match output.owner {
-            Owner::Storm => (
-                "storm",
-                crate::ownership::stated_checksum(relative, &output.content).unwrap_or("-"),
-            ),
-            Owner::User => ("user", "-"),
-        };
-        let _ = writeln!(text, "{owner} {size} {modified} {checksum} {name}");
+        text.push_str(&part);
     }
     let Some(dir) = path.parent() else {
         return;

@@ -6,7 +6,7 @@
 use crate::generate::{Output, Owner};
 use crate::ownership::{self, State};
 use crate::stamp::FileState;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -276,12 +276,15 @@ impl Plan {
                 Action::Edited { .. } | Action::EditedStale { .. } | Action::Foreign => {}
             }
         }
-        // Each directory is created once, then the files are written on every
-        // core: on a large tree the file system's own work dominates.
-        let dirs: BTreeSet<&Path> = writes.iter().filter_map(|(p, _)| p.parent()).collect();
-        for dir in dirs {
-            std::fs::create_dir_all(dir)?;
-        }
+        // Each directory is created once, then the files are written, both on
+        // every core: on a large tree the file system's own work dominates.
+        let dirs: HashSet<&Path> = writes.iter().filter_map(|(p, _)| p.parent()).collect();
+        let mut dirs: Vec<&Path> = dirs.into_iter().collect();
+        dirs.sort_unstable();
+        let created = crate::parallel::runs(&dirs, |part| {
+            part.iter().try_for_each(std::fs::create_dir_all)
+        });
+        created.into_iter().collect::<io::Result<()>>()?;
         let written = crate::parallel::runs(&writes, |part| {
             part.iter()
                 .try_for_each(|(full, content)| write_beside(full, content))
