@@ -12,7 +12,25 @@ use petgraph::visit::{Dfs, EdgeFiltered, EdgeRef, IntoNeighbors, NodeFiltered};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 pub fn run(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics) {
-    identifiers_clash(model, diags);
+    // The clash check, the costliest, runs beside the others; its findings
+    // still come first, as if the checks ran one after another.
+    let mut rest = Diagnostics::default();
+    let clashes = std::thread::scope(|scope| {
+        let clashes = scope.spawn(|| {
+            let mut clashes = Diagnostics::default();
+            identifiers_clash(model, &mut clashes);
+            clashes
+        });
+        others(model, graph, &mut rest);
+        clashes
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    });
+    diags.list.extend(clashes.list);
+    diags.list.extend(rest.list);
+}
+
+fn others(model: &Model, graph: &ModelGraph, diags: &mut Diagnostics) {
     types_contain_themselves(model, graph, diags);
     dependencies_are_declared(model, graph, diags);
     policies_loop(model, graph, diags);
