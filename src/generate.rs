@@ -157,42 +157,61 @@ type Marks = HashMap<PathBuf, (u128, Arc<String>)>;
 /// render's are left in it. Bodies are hashed and marked on every core.
 fn marked_with(rendered: Rendered, mut marks: Option<&mut Marks>) -> Vec<(PathBuf, Output)> {
     let previous = marks.as_deref_mut().map(std::mem::take);
-    // For each file storm owns: the fast hash of its body (with `marks`), and the
-    // marked content unless the last render's can be reused.
-    let marked: Vec<(Option<u128>, Option<Arc<String>>)> =
-        crate::parallel::runs(&rendered, |part| {
-            part.iter()
-                .map(|(path, body, owner)| {
-                    if *owner == Owner::User {
-                        return (None, None);
-                    }
-                    let key = previous.as_ref().map(|_| xxh3_128(body.as_bytes()));
-                    let reused = previous
-                        .as_ref()
-                        .and_then(|previous| previous.get(path))
-                        .filter(|(old, _)| Some(*old) == key)
-                        .map(|(_, content)| content.clone());
-                    let content = reused.or_else(|| {
-                        let checksum = ownership::checksum(body);
-                        ownership::mark_with(path, body, &checksum).map(Arc::new)
-                    });
-                    (key, content)
-                })
-                .collect::<Vec<_>>()
+    let mut files: Vec<Marking> = rendered
+        .into_iter()
+        .map(|(path, body, owner)| Marking {
+            path,
+            owner,
+            content: Err(body),
+            key: None,
         })
-        .into_iter()
-        .flatten()
         .collect();
-    rendered
-        .into_iter()
-        .zip(marked)
-        .map(|((path, body, owner), (key, content))| {
-            // A path without comment syntax storm knows cannot carry a marker.
-            let content = content.unwrap_or_else(|| Arc::new(body));
-            if let (Owner::Storm, Some(marks), Some(key)) = (owner, marks.as_deref_mut(), key) {
-                marks.insert(path.clone(), (key, content.clone()));
+    crate::parallel::runs_mut(&mut files, |part| {
+        for Marking {
+            path,
+            owner,
+            content,
+            key,
+        } in part
+        {
+            let Err(body) = content else { continue };
+            let body = std::mem::take(body);
+            if *owner == Owner::User {
+                *content = Ok(Arc::new(body));
+                continue;
             }
-            (path, Output { content, owner })
+            *key = previous.as_ref().map(|_| xxh3_128(body.as_bytes()));
+            let reused = previous
+                .as_ref()
+                .and_then(|previous| previous.get(path))
+                .filter(|(old, _)| Some(*old) == *key)
+                .map(|(_, content)| content.clone());
+            *content = Ok(reused.unwrap_or_else(|| {
+                let checksum = ownership::checksum(&body);
+                // A path without comment syntax storm knows cannot carry a marker.
+                Arc::new(ownership::mark_with(path, body, &checksum).unwrap_or_else(|body| body))
+            }));
+        }
+    });
+    files
+        .into_iter()
+        .map(|file| {
+            let content = file.content.unwrap_or_else(Arc::new);
+            if let (Some(marks), Some(key)) = (marks.as_deref_mut(), file.key) {
+                marks.insert(file.path.clone(), (key, content.clone()));
+            }
+            let owner = file.owner;
+            (file.path, Output { content, owner })
         })
         .collect()
+}
+
+/// A rendered file on its way to being written.
+struct Marking {
+    path: PathBuf,
+    owner: Owner,
+    /// As rendered until marked, or shared with the last render.
+    content: Result<Arc<String>, String>,
+    /// With marks: the fast hash of a body storm owns.
+    key: Option<u128>,
 }

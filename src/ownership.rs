@@ -54,24 +54,26 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The file's content with its marker. `None` when the path has no comment syntax
 /// storm knows (such a file cannot be owned).
 pub fn mark(path: &Path, body: &str) -> Option<String> {
-    mark_with(path, body, &checksum(body))
+    mark_with(path, body.to_string(), &checksum(body)).ok()
 }
 
-/// [`mark`] with the body's checksum already known (see [`checksum`]).
-pub fn mark_with(path: &Path, body: &str, checksum: &str) -> Option<String> {
-    let (open, close, rest) = match syntax(path)? {
-        Syntax::Html => ("<!-- ", " -->\n", body),
-        Syntax::Hash => ("# ", "\n", body),
-        Syntax::Slash => ("// ", "\n", body),
-        Syntax::Json => ("{\n  \"$comment\": \"", "\",\n", body.strip_prefix("{\n")?),
+/// [`mark`] with the body's checksum already known (see [`checksum`]), in the
+/// body's own buffer: bodies run to megabytes, and a marked copy would be a
+/// second one. `Err` hands the body back when its path has no comment syntax
+/// storm knows (or a JSON body is not an object).
+pub fn mark_with(path: &Path, mut body: String, checksum: &str) -> Result<String, String> {
+    let (at, open, close) = match syntax(path) {
+        Some(Syntax::Html) => (0, "<!-- ", " -->\n"),
+        Some(Syntax::Hash) => (0, "# ", "\n"),
+        Some(Syntax::Slash) => (0, "// ", "\n"),
+        // The marker is the object's first member.
+        Some(Syntax::Json) if body.starts_with("{\n") => (2, "  \"$comment\": \"", "\",\n"),
+        Some(Syntax::Json) | None => return Err(body),
     };
-    // Sized once: bodies run to megabytes, and growing would copy them again.
-    let parts = [open, MARKER, checksum, close, rest];
-    let mut marked = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
-        marked.push_str(part);
-    }
-    Some(marked)
+    let line = [open, MARKER, checksum, close].concat();
+    body.reserve_exact(line.len());
+    body.insert_str(at, &line);
+    Ok(body)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

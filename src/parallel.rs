@@ -27,6 +27,25 @@ pub fn runs<T: Sync, R: Send>(items: &[T], work: impl Fn(&[T]) -> R + Sync) -> V
     })
 }
 
+/// [`runs`] over items each run may change.
+pub fn runs_mut<T: Send, R: Send>(items: &mut [T], work: impl Fn(&mut [T]) -> R + Sync) -> Vec<R> {
+    let run = items.len().div_ceil(threads()).max(1);
+    if items.len() <= run {
+        return vec![work(items)];
+    }
+    let work = &work;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks_mut(run)
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// Maps `work` over `items` on one thread per core, each thread taking the next
 /// item as soon as it is done with one, so that items of uneven cost keep every
 /// core busy to the end. The results come back in the items' order. A panic in

@@ -395,7 +395,13 @@ fn tidy(text: &str) -> (String, bool) {
     while out.last().is_some_and(|l| l.text.is_empty()) {
         out.pop();
     }
-    let mut text = String::with_capacity(out.iter().map(|l| l.text.len() + 2).sum());
+    // With room for the ownership marker, which goes in front in place.
+    let mut text = String::with_capacity(
+        out.iter()
+            .map(|l| l.text.len() + 1 + usize::from(l.closed))
+            .sum::<usize>()
+            + 256,
+    );
     let mut overlong = false;
     for line in &out {
         text.push_str(line.text);
