@@ -53,28 +53,21 @@ pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>)
         Some(hash.digest128())
     };
     let arrows = std::sync::OnceLock::new();
-    let sections: Vec<(Option<u128>, String)> = crate::parallel::runs(&ids, |ids| {
-        ids.iter()
-            .map(|&c| {
-                let key = key(c);
-                if let Some(text) = key.and_then(|k| previous.get(&k)) {
-                    return (key, text.clone());
-                }
-                let arrows = arrows.get_or_init(|| diagram::Arrows::of(model));
-                let plan = Sections {
-                    contexts: [context_plan(model, arrows, c)],
-                };
-                let values = tera::Context::from_serialize(&plan).expect("a section serializes");
-                let text = tera
-                    .render("context.md", &values)
-                    .expect("the docs context template renders");
-                (key, text)
-            })
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
+    let sections: Vec<(Option<u128>, String)> = crate::parallel::each(&ids, |&c| {
+        let key = key(c);
+        if let Some(text) = key.and_then(|k| previous.get(&k)) {
+            return (key, text.clone());
+        }
+        let arrows = arrows.get_or_init(|| diagram::Arrows::of(model));
+        let plan = Sections {
+            contexts: [context_plan(model, arrows, c)],
+        };
+        let values = tera::Context::from_serialize(&plan).expect("a section serializes");
+        let text = tera
+            .render("context.md", &values)
+            .expect("the docs context template renders");
+        (key, text)
+    });
     let mut joined = String::with_capacity(sections.iter().map(|(_, s)| s.len()).sum());
     for (_, text) in &sections {
         joined.push_str(text);

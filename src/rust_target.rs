@@ -131,28 +131,24 @@ pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>)
     for sub in model.subscriptions() {
         subscriptions[sub.context.index()].push(sub);
     }
-    // Each worker plans, renders and drops its contexts (or takes them from the
-    // memo), keeping what the workspace-wide files need.
-    let pieces = crate::parallel::runs(&ids, |ids| {
-        ids.iter()
-            .map(|&id| {
-                let key = keys.map(|k| k.context(id));
-                if let Some((files, summary)) = key.and_then(|k| previous.get(&k)) {
-                    return (key, files.clone(), summary.clone(), true);
-                }
-                let subs = &subscriptions[id.index()];
-                let mut context = plan::context_plan(model, wire, &envelope, id, subs);
-                let mut files = Rendered::new();
-                renderer.context(&context, &root, &contracts, &mut files);
-                (key, files, plan::Summary::of(&mut context), false)
-            })
-            .collect::<Vec<_>>()
+    // Each worker plans, renders and drops the next context (or takes it from
+    // the memo), keeping what the workspace-wide files need.
+    let pieces = crate::parallel::each(&ids, |&id| {
+        let key = keys.map(|k| k.context(id));
+        if let Some((files, summary)) = key.and_then(|k| previous.get(&k)) {
+            return (key, files.clone(), summary.clone(), true);
+        }
+        let subs = &subscriptions[id.index()];
+        let mut context = plan::context_plan(model, wire, &envelope, id, subs);
+        let mut files = Rendered::new();
+        renderer.context(&context, &root, &contracts, &mut files);
+        (key, files, plan::Summary::of(&mut context), false)
     });
     let mut previous = previous;
     let mut files = Vec::with_capacity(ids.len());
     let mut summaries = Vec::with_capacity(ids.len());
     let mut reused = 0;
-    for (key, rendered, summary, from_memo) in pieces.into_iter().flatten() {
+    for (key, rendered, summary, from_memo) in pieces {
         if let (Some(memo), Some(key)) = (memo.as_deref_mut(), key) {
             let entry = match previous.remove(&key) {
                 Some(entry) if from_memo => entry,
