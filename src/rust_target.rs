@@ -332,9 +332,10 @@ struct AggregateContext<'a> {
 /// block, one final newline. Also says whether a line of code is wider than
 /// rustfmt lays out (see [`keep_overlong`]).
 fn tidy(text: &str) -> (String, bool) {
-    // Templates leave many short lines: one scan finds every line break.
-    let mut out: Vec<Line> =
-        Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    // Templates leave many short lines: one scan finds every line break. Blank
+    // lines added between items can outnumber those dropped: room for them too.
+    let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1;
+    let mut out: Vec<Line> = Vec::with_capacity(lines + lines / 8 + 16);
     let mut start = 0;
     let lines = memchr::memchr_iter(b'\n', text.as_bytes())
         .chain((!text.ends_with('\n')).then_some(text.len()))

@@ -546,10 +546,14 @@ mod yaml {
     }
 
     fn analyze(s: &str) -> Option<Analysis> {
-        // Names, paths and versions: nothing in them is an indicator, a space or a break.
-        let simple = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-');
-        if s.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-            && s.as_bytes().iter().all(simple)
+        // Names, paths, versions and most prose: printable ASCII without `:`, `#`
+        // or a break, from a letter or digit to anything but a space. Nothing in
+        // it is an indicator, and a space only counts at the ends or by a break.
+        let bytes = s.as_bytes();
+        let prose = |b: &u8| (0x20..=0x7E).contains(b) && !matches!(b, b':' | b'#');
+        if bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+            && bytes.last() != Some(&b' ')
+            && bytes.iter().all(prose)
         {
             return Some(Analysis {
                 multiline: false,
@@ -700,6 +704,9 @@ mod tests {
         "3.0.0",
         "1.0",
         "#/components/messages/A.B",
+        "An order, placed (once); it's `done`!",
+        "a b",
+        "x -y ?z",
     ];
 
     fn strings() -> Vec<String> {
