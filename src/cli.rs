@@ -24,7 +24,7 @@ pub const BUG: i32 = 3;
     version,
     about = "Turns an event-storming model into checked code, contracts and broker routing"
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -139,13 +139,30 @@ struct ReportArgs {
 
 /// Runs storm with these arguments and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = String>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { USAGE } else { OK };
-        }
-    };
+    match parse(args) {
+        Ok(cli) => execute(cli),
+        Err(code) => code,
+    }
+}
+
+/// The command line, or the exit code of printing its usage error (or help).
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Cli, i32> {
+    Cli::try_parse_from(args).map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() { USAGE } else { OK }
+    })
+}
+
+impl Cli {
+    /// Whether the command keeps running until it is stopped (`watch`), rather
+    /// than ending when its one piece of work is done.
+    pub fn keeps_running(&self) -> bool {
+        matches!(self.command, Command::Watch { .. })
+    }
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn execute(cli: Cli) -> i32 {
     match cli.command {
         Command::Check {
             model,
@@ -839,14 +856,23 @@ fn run_generate(
         }
         return (OK, Some(summary));
     }
-    let files = match time("render", || {
-        crate::generate::files_with(
-            &analysis.model,
-            &wire,
-            targets,
-            rendered.map(|m| (m, &analysis.sources)),
-        )
-    }) {
+    // What the last run recorded is read while the targets render.
+    let (files, recorded) = std::thread::scope(|scope| {
+        let recorded = scope.spawn(|| crate::stamp::Recorded::of(out));
+        let files = time("render", || {
+            crate::generate::files_with(
+                &analysis.model,
+                &wire,
+                targets,
+                rendered.map(|m| (m, &analysis.sources)),
+            )
+        });
+        let recorded = recorded
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (files, recorded)
+    });
+    let files = match files {
         Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
@@ -854,7 +880,6 @@ fn run_generate(
         }
     };
     let plan = match time("compare", || {
-        let recorded = crate::stamp::Recorded::of(out);
         crate::writer::plan(out, &files, mode.force, &recorded)
     }) {
         Ok(plan) => plan,
