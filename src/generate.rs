@@ -101,13 +101,13 @@ pub fn files_with(
     let [rust_marks, schemas_marks, routing_marks, docs_marks] = marks;
     // Every target on its own thread (the Rust target spreads over the cores
     // itself): the machine shares them out, and no target waits for another.
-    let rendered: Vec<Result<Vec<(PathBuf, Output)>, String>> = std::thread::scope(|scope| {
+    let rendered: Vec<Result<BTreeMap<PathBuf, Output>, String>> = std::thread::scope(|scope| {
         let mut running = Vec::new();
         if targets.rust {
             running.push(scope.spawn(|| {
                 time("render rust", || {
                     let files = crate::rust_target::render_with(model, wire, rust);
-                    Ok(marked_with(files, rust_marks))
+                    Ok(by_path(marked_with(files, rust_marks)))
                 })
             }));
         }
@@ -115,7 +115,7 @@ pub fn files_with(
             running.push(scope.spawn(|| {
                 time("render schemas", || {
                     let files = crate::schemas::render_with(model, wire, schemas);
-                    Ok(marked_with(files, schemas_marks))
+                    Ok(by_path(marked_with(files, schemas_marks)))
                 })
             }));
         }
@@ -123,7 +123,7 @@ pub fn files_with(
             running.push(scope.spawn(|| {
                 time("render routing", || {
                     let files = crate::routing::render_with(model, wire, routing)?;
-                    Ok(marked_with(files, routing_marks))
+                    Ok(by_path(marked_with(files, routing_marks)))
                 })
             }));
         }
@@ -132,7 +132,7 @@ pub fn files_with(
                 time("render docs", || {
                     let docs = crate::docs::render_with(model, wire, docs);
                     let files = vec![(PathBuf::from("docs/model.md"), docs, Owner::Storm)];
-                    Ok(marked_with(files, docs_marks))
+                    Ok(by_path(marked_with(files, docs_marks)))
                 })
             }));
         }
@@ -141,11 +141,17 @@ pub fn files_with(
             .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    let mut files = Vec::new();
+    let mut files = BTreeMap::new();
     for target in rendered {
-        files.extend(target?);
+        files.append(&mut target?);
     }
-    Ok(files.into_iter().collect())
+    Ok(files)
+}
+
+/// A target's files sorted by path, on the target's own thread. The targets'
+/// folders differ, so putting them together is only a merge.
+fn by_path(files: Vec<(PathBuf, Output)>) -> BTreeMap<PathBuf, Output> {
+    files.into_iter().collect()
 }
 
 /// The files a target marked last time, by path, with a fast hash of each body:

@@ -78,6 +78,8 @@ pub fn plan(
                     .is_some_and(|sum| ownership::stated_checksum(path, &new.content) == Some(sum))
         })
     };
+    // Below an `out` that does not exist yet, no file can stand in the way.
+    let walked = out.is_dir();
     let (found, seen) = existing(out, same)?;
     // Both sides are sorted by path: one merge pairs them.
     let mut on_disk = found.into_iter().peekable();
@@ -90,7 +92,7 @@ pub fn plan(
         }
         let old = on_disk.next_if(|(p, _)| p == path).map(|(_, old)| old);
         let action = match old {
-            None if out.join(path).exists() => Action::Foreign,
+            None if walked && out.join(path).exists() => Action::Foreign,
             None => Action::Write {
                 content: output.content.clone(),
                 old: None,
@@ -285,8 +287,15 @@ impl Plan {
             part.iter().try_for_each(std::fs::create_dir_all)
         });
         created.into_iter().collect::<io::Result<()>>()?;
-        let written = crate::parallel::runs(&writes, |part| {
-            part.iter()
+        // Each core takes the next directory's files when done with one. Halves
+        // of the sorted list would be uneven (`rust/`, before `schemas/`, holds
+        // most of the bytes), and two cores in one directory wait for its lock.
+        let by_dir: Vec<&[(PathBuf, &str)]> = writes
+            .chunk_by(|a, b| a.0.parent() == b.0.parent())
+            .collect();
+        let written = crate::parallel::each(&by_dir, |files| {
+            files
+                .iter()
                 .try_for_each(|(full, content)| write_beside(full, content))
         });
         written.into_iter().collect::<io::Result<()>>()?;

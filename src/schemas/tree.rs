@@ -562,6 +562,22 @@ mod yaml {
                 block_allowed: true,
             });
         }
+        // Multi-line ASCII (a schema's JSON in a template, long prose): a line
+        // break already rules out a plain scalar, which is all that indicators
+        // decide, so only the spaces next to breaks and at the end count.
+        let ascii_lines = bytes.iter().fold(true, |ok, &b| {
+            ok & (b == b'\n' || (0x20..=0x7E).contains(&b))
+        });
+        if ascii_lines && memchr::memchr(b'\n', bytes).is_some() {
+            let space_break = memchr::memmem::find(bytes, b" \n").is_some();
+            let break_space = memchr::memmem::find(bytes, b"\n ").is_some();
+            return Some(Analysis {
+                multiline: true,
+                block_plain_allowed: false,
+                single_quoted_allowed: !(break_space || space_break),
+                block_allowed: !(space_break || bytes.last() == Some(&b' ')),
+            });
+        }
         if s.is_empty() {
             return Some(Analysis {
                 multiline: false,
@@ -707,6 +723,8 @@ mod tests {
         "An order, placed (once); it's `done`!",
         "a b",
         "x -y ?z",
+        "{\n  \"type\": \"object\",\n  \"required\": [\"a\"]\n}",
+        "first line\nsecond: line # not a comment",
     ];
 
     fn strings() -> Vec<String> {
