@@ -222,6 +222,9 @@ pub struct CommandPlan {
     pub requires: Vec<String>,
     /// Status variants it is rejected in (when it has `requires`).
     pub rejected: Vec<String>,
+    /// `for status in [Status::S, ...] {` over those variants when there are two
+    /// or more (clippy flags a loop over one), at eight spaces, laid out.
+    pub rejected_loop: String,
     /// Its arm in `guard` and in `handle`, laid out.
     pub guard_arm: String,
     /// The generated tests' `let command = ...;` of its default value, as the
@@ -1240,6 +1243,7 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
             };
             let ident = pascal_ident(&command.name.name);
             let method = snake_ident(&command.name.name);
+            let keys = keys(&fields);
             let allowed = if requires.is_empty() {
                 "true".to_string()
             } else {
@@ -1269,11 +1273,11 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
                     &format!("Decide::{method}(self, command, services)?"),
                 ),
                 doc: doc_lines(&command.doc),
-                ident: pascal_ident(&command.name.name),
+                test: bare(&method).to_string(),
+                ident,
                 wire: command.name.name.clone(),
-                method: snake_ident(&command.name.name),
-                test: bare(&snake_ident(&command.name.name)).to_string(),
-                expected: expected_keys(&keys(&fields)),
+                method,
+                expected: expected_keys(&keys),
                 round_trips: default_serializes(model, &command.fields),
                 accepted_asserts: requires
                     .iter()
@@ -1282,9 +1286,16 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
                         macro_call(8, "assert_eq!", &[guard, "Ok(())".to_string()], ";")
                     })
                     .collect(),
-                keys: keys(&fields),
+                keys,
                 fields,
                 requires,
+                rejected_loop: if rejected.len() < 2 {
+                    String::new()
+                } else {
+                    let statuses: Vec<String> =
+                        rejected.iter().map(|s| format!("Status::{s}")).collect();
+                    list(8, "for status in ", &statuses, " {")
+                },
                 rejected,
             }
         })
@@ -1296,16 +1307,17 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
             let event = model.event(e);
             let method = snake_ident(&event.name.name);
             let path = event_path(model, e);
+            let ident = pascal_ident(&event.name.name);
             AggregateEventPlan {
-                rename: pascal_ident(&event.name.name) != event.name.name,
+                rename: ident != event.name.name,
                 evolve_decl: self::method(4, &method, &format!("event: &{path}"), ";"),
                 evolve_skeleton: self::method(4, &method, &format!("_event: &{path}"), " {}"),
                 doc: doc_lines(&event.doc),
-                ident: pascal_ident(&event.name.name),
+                ident,
                 wire: event.name.name.clone(),
                 version: event.version,
-                path: event_path(model, e),
-                method: snake_ident(&event.name.name),
+                path,
+                method,
                 enters: event.enters.map(|s| states[s.id].ident.clone()),
             }
         })
@@ -1324,17 +1336,15 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
         imports.push("commands".to_string());
     }
     imports.sort_by(|a, b| use_order(a, b));
+    let module = snake_ident(&agg.name.name);
     AggregatePlan {
-        behaviour_use: use_line(
-            &format!("crate::aggregates::{}", snake_ident(&agg.name.name)),
-            &imports,
-        ),
+        behaviour_use: use_line(&format!("crate::aggregates::{module}"), &imports),
         name: agg.name.name.clone(),
         doc: doc_lines(&agg.doc),
-        module: snake_ident(&agg.name.name),
-        file: format!("{}.rs", unraw(&snake_ident(&agg.name.name))),
-        test_module: format!("{}_aggregate", bare(&snake_ident(&agg.name.name))),
-        ident: aggregate_ident(&agg.name.name),
+        file: format!("{}.rs", unraw(&module)),
+        test_module: format!("{}_aggregate", bare(&module)),
+        module,
+        ident,
         id_field: agg.id.name.name.clone(),
         id_type: model.type_name(&agg.id.ty, agg.context),
         has_lifecycle: agg.has_lifecycle && !states.is_empty(),
