@@ -546,20 +546,32 @@ mod yaml {
     }
 
     fn analyze(s: &str) -> Option<Analysis> {
-        // Names, paths, versions and most prose: printable ASCII without `:`, `#`
-        // or a break, from a letter or digit to anything but a space. Nothing in
-        // it is an indicator, and a space only counts at the ends or by a break.
         let bytes = s.as_bytes();
-        let prose = |b: &u8| (0x20..=0x7E).contains(b) && !matches!(b, b':' | b'#');
-        if bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-            && bytes.last() != Some(&b' ')
-            && bytes.iter().all(prose)
+        // One line of printable ASCII (names, paths, references, prose): what
+        // the scan below finds, without going character by character. Its only
+        // blank is the space, and a space only counts at the ends.
+        if let (Some(&first), Some(&last)) = (bytes.first(), bytes.last())
+            && bytes.iter().all(|b| (0x20..=0x7E).contains(b))
         {
+            let blank_after = |i: usize| bytes.get(i + 1).is_none_or(|&b| b == b' ');
+            let indicators = s.starts_with("---")
+                || s.starts_with("...")
+                || b"#,[]{}&*!|>'\"%@`".contains(&first)
+                || (matches!(first, b'?' | b':' | b'-') && blank_after(0))
+                || memchr::memchr2_iter(b':', b'#', &bytes[1..]).any(|i| {
+                    let i = i + 1;
+                    if bytes[i] == b':' {
+                        blank_after(i)
+                    } else {
+                        bytes[i - 1] == b' '
+                    }
+                });
+            let (leading_space, trailing_space) = (first == b' ', last == b' ');
             return Some(Analysis {
                 multiline: false,
-                block_plain_allowed: true,
+                block_plain_allowed: !(leading_space || trailing_space || indicators),
                 single_quoted_allowed: true,
-                block_allowed: true,
+                block_allowed: !trailing_space,
             });
         }
         // Multi-line ASCII (a schema's JSON in a template, long prose): a line
