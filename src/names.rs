@@ -51,7 +51,9 @@ fn lower_joined(name: &str, separator: char) -> String {
             out.push(separator);
         }
         if w.is_ascii() {
-            out.extend(w.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            let start = out.len();
+            out.push_str(w);
+            out[start..].make_ascii_lowercase();
         } else {
             out.push_str(&w.to_lowercase());
         }
@@ -70,6 +72,17 @@ pub fn kebab(name: &str) -> String {
 pub fn pascal(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     split(name, |w| {
+        if w.is_ascii() {
+            // Most names: no case tables, and the word is copied at once.
+            let start = out.len();
+            out.push_str(w);
+            let word = &mut out[start..];
+            word.make_ascii_lowercase();
+            if let Some(first) = word.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            return;
+        }
         let mut chars = w.chars();
         if let Some(first) = chars.next() {
             out.extend(first.to_uppercase());
@@ -284,6 +297,44 @@ pub const RUST_NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ASCII shortcuts give what the Unicode case rules give.
+    #[test]
+    fn ascii_words_convert_as_unicode_ones() {
+        let words = |name: &str, f: &dyn Fn(&str) -> String| {
+            let mut out = Vec::new();
+            split(name, |w| out.push(f(w)));
+            out
+        };
+        let capitalised = |w: &str| {
+            let mut chars = w.chars();
+            let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+            first.unwrap_or_default() + &chars.flat_map(char::to_lowercase).collect::<String>()
+        };
+        for name in [
+            "OrderID",
+            "order_id",
+            "HTTPServer",
+            "x",
+            "a1B2c3",
+            "ALLCAPS",
+            "kebab-name",
+            "dotted.name",
+            "Mixed Case",
+            "_lead",
+            "trail_",
+            "9lives",
+            "a__b",
+            "ÉtéOrder",
+        ] {
+            assert_eq!(pascal(name), words(name, &capitalised).concat(), "{name}");
+            assert_eq!(
+                snake(name),
+                words(name, &str::to_lowercase).join("_"),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn cases() {
