@@ -131,7 +131,6 @@ pub struct ContextPlan {
     pub handlers_module: String,
     /// The `H: ...` line of `dispatch` and `receive`, laid out.
     pub bounds: String,
-    pub any_commands: bool,
     /// Whether any command round-trips in the generated tests.
     pub any_command_round_trips: bool,
     /// Whether any event of the context round-trips in the contracts tests.
@@ -145,7 +144,11 @@ pub struct FieldPlan {
     /// The model's name, kept on the wire.
     pub wire: String,
     pub rename: bool,
+    /// The Rust type and whether it is optional (what `decl4`, `attr`, ...
+    /// are made from; the templates use those).
+    #[serde(skip)]
     pub ty: String,
+    #[serde(skip)]
     pub optional: bool,
     /// The `#[serde(...)]` attribute, laid out as rustfmt does at four spaces of
     /// indentation; empty when serde's defaults fit.
@@ -295,8 +298,6 @@ pub struct PolicyPlan {
     pub events: Vec<HandlerEvent>,
     /// The issued command: `crate::aggregates::order::commands::ConfirmPayment`.
     pub command_path: String,
-    /// The same path from outside the crate (tests).
-    pub command_path_outside: String,
     pub command_name: String,
     /// `pub type <Policy> = Issue<command>;` at four spaces, laid out.
     pub alias: String,
@@ -343,7 +344,6 @@ pub struct ReadModelPlan {
 #[derive(Serialize, Hash)]
 pub struct InboxHandler {
     pub is_policy: bool,
-    pub trait_path: String,
     pub method: String,
     /// For read models: the field of `Views`.
     pub view: String,
@@ -499,7 +499,7 @@ fn fields(
                 doc: doc_lines(&f.doc),
                 rename,
                 wire: f.name.name.clone(),
-                ty: rust_type(model, &f.ty, site, boxed),
+                ty,
                 optional,
                 ident,
             }
@@ -898,7 +898,6 @@ pub fn context_plan(
             doc: doc_lines(&policy.doc),
             ident: pascal_ident(&policy.name.name),
             events,
-            command_path_outside: command_path.replacen("crate::", &format!("{lib}::"), 1),
             command_path,
             command_name,
             aggregate_variant,
@@ -1058,7 +1057,6 @@ pub fn context_plan(
                                 ";",
                             ),
                             is_policy: true,
-                            trait_path: format!("crate::policies::{}", plan.ident),
                             method: plan.events[idx].method.clone(),
                             view: String::new(),
                             aggregate_variant: plan.aggregate_variant.clone(),
@@ -1095,10 +1093,6 @@ pub fn context_plan(
                                 ";",
                             ),
                             is_policy: false,
-                            trait_path: format!(
-                                "crate::projections::{}",
-                                pascal_ident(&rm.name.name)
-                            ),
                             method: events[idx].method.clone(),
                             view: snake_ident(&rm.name.name),
                             aggregate_variant: String::new(),
@@ -1178,7 +1172,6 @@ pub fn context_plan(
         bounds,
         behaviour_modules,
         aggregate_modules,
-        any_commands: aggregates.iter().any(|a| !a.commands.is_empty()),
         any_command_round_trips: aggregates
             .iter()
             .any(|a| a.commands.iter().any(|c| c.round_trips)),
