@@ -144,20 +144,17 @@ pub struct FieldPlan {
     /// The model's name, kept on the wire.
     pub wire: String,
     pub rename: bool,
-    /// The Rust type and whether it is optional (what `decl4`, `attr`, ...
-    /// are made from; the templates use those).
+    /// The Rust type and whether it is optional (what `decl` and `attr` are
+    /// made from; the templates use those).
     #[serde(skip)]
     pub ty: String,
     #[serde(skip)]
     pub optional: bool,
-    /// The `#[serde(...)]` attribute, laid out as rustfmt does at four spaces of
-    /// indentation; empty when serde's defaults fit.
+    /// The `#[serde(...)]` attribute, laid out as rustfmt does at the struct's
+    /// field indentation; empty when serde's defaults fit.
     pub attr: String,
-    /// The same at eight spaces.
-    pub attr8: String,
-    /// `pub ident: Type,` laid out at four and at eight spaces.
-    pub decl4: String,
-    pub decl8: String,
+    /// `pub ident: Type,` laid out at the field indentation.
+    pub decl: String,
 }
 
 #[derive(Serialize, Hash)]
@@ -478,10 +475,12 @@ pub fn plan(wire: &Wire, envelope: &str, summaries: Vec<Summary>) -> Plan {
     }
 }
 
+/// The plans of a struct's fields, laid out for `indent` spaces.
 fn fields(
     model: &Model,
     list: &[Field],
     site: Site,
+    indent: usize,
     boxed: &dyn Fn(crate::model::TypeId) -> bool,
 ) -> Vec<FieldPlan> {
     list.iter()
@@ -492,10 +491,8 @@ fn fields(
             let ty = rust_type(model, &f.ty, site, boxed);
             let prefix = format!("pub {ident}: ");
             FieldPlan {
-                decl4: type_line(4, &prefix, &ty, ","),
-                decl8: type_line(8, &prefix, &ty, ","),
-                attr: serde_attr(4, rename.then_some(f.name.name.as_str()), optional),
-                attr8: serde_attr(8, rename.then_some(f.name.name.as_str()), optional),
+                decl: type_line(indent, &prefix, &ty, ","),
+                attr: serde_attr(indent, rename.then_some(f.name.name.as_str()), optional),
                 doc: doc_lines(&f.doc),
                 rename,
                 wire: f.name.name.clone(),
@@ -799,7 +796,7 @@ pub fn context_plan(
             TypePlan {
                 doc: doc_lines(&def.doc),
                 ident: pascal_ident(&def.name.name),
-                fields: fields(model, &def.fields, Site::Contracts, &|other| {
+                fields: fields(model, &def.fields, Site::Contracts, 4, &|other| {
                     reaches(model, other, t)
                 }),
             }
@@ -832,7 +829,7 @@ pub fn context_plan(
         .iter()
         .map(|&e| {
             let event = model.event(e);
-            let fields = fields(model, &event.fields, Site::Contracts, &no_box);
+            let fields = fields(model, &event.fields, Site::Contracts, 4, &no_box);
             EventPlan {
                 doc: doc_lines(&event.doc),
                 ident: pascal_ident(&event.name.name),
@@ -975,7 +972,7 @@ pub fn context_plan(
             doc: doc_lines(&rm.doc),
             ident: pascal_ident(&rm.name.name),
             field: snake_ident(&rm.name.name),
-            fields: fields(model, &rm.fields, Site::Service, &no_box),
+            fields: fields(model, &rm.fields, Site::Service, 4, &no_box),
             events,
             views,
         }
@@ -1219,7 +1216,7 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
         .iter()
         .map(|&c| {
             let command = model.command(c);
-            let fields = fields(model, &command.fields, Site::Service, &|_| false);
+            let fields = fields(model, &command.fields, Site::Service, 8, &|_| false);
             let requires: Vec<String> = command
                 .requires
                 .iter()
@@ -1345,7 +1342,7 @@ fn aggregate_plan(model: &Model, id: AggregateId) -> AggregatePlan {
         has_tests: commands
             .iter()
             .any(|c| c.round_trips || !c.requires.is_empty()),
-        state_fields: fields(model, &agg.state, Site::Service, &|_| false),
+        state_fields: fields(model, &agg.state, Site::Service, 4, &|_| false),
         states,
         commands,
         events,
