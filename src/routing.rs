@@ -240,58 +240,214 @@ pub fn yaml(value: &serde_json::Value) -> String {
             serde_yaml::to_string(value).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"))
         }
     };
-    quote_dates(&text)
+    quote_dates(text)
 }
 
 /// YAML 1.1 readers (PyYAML, CloudFormation tools) turn a plain `2010-09-09` into
 /// a date; quote such scalars so that every reader sees the string we wrote.
-fn quote_dates(text: &str) -> String {
-    let is_date = |s: &str| {
-        let b = s.as_bytes();
-        b.len() == 10
-            && b[4] == b'-'
-            && b[7] == b'-'
-            && b.iter()
-                .enumerate()
-                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-    };
-    let mut out = String::with_capacity(text.len());
-    // Inside a block scalar (`key: |`), lines are content, never rewritten.
+/// A line's value is what follows its last `: ` (or, for a sequence item, its
+/// first `- `); inside a block scalar (`key: |`), lines are content, never
+/// rewritten. Lines end at `\n` (a `\r` before it is dropped). Only the few
+/// lines that end in a date are looked at closely, and a text without any
+/// comes back as it is.
+fn quote_dates(text: String) -> String {
+    let bytes = text.as_bytes();
+    let mut edits = Edits::default();
     let mut block: Option<usize> = None;
-    for line in text.lines() {
-        let indent = line.len() - line.trim_start().len();
-        if let Some(parent) = block {
-            if indent > parent || line.trim().is_empty() {
-                out.push_str(line);
-                out.push('\n');
-                continue;
-            }
+    let mut start = 0;
+    while start < text.len() {
+        let newline = memchr::memchr(b'\n', &bytes[start..]).map(|i| start + i);
+        let end = newline.unwrap_or(text.len());
+        let cr = newline.is_some() && end > start && bytes[end - 1] == b'\r';
+        let line_end = if cr { end - 1 } else { end };
+        let line = &text[start..line_end];
+        let indent = || line.len() - line.trim_start().len();
+        let in_block = block.is_some_and(|parent| indent() > parent || line.trim().is_empty());
+        if !in_block {
             block = None;
-        }
-        let tail = line.trim_end();
-        if tail.ends_with('|')
-            || tail.ends_with("|-")
-            || tail.ends_with('>')
-            || tail.ends_with(">-")
-        {
-            block = Some(indent);
-        }
-        let split = line.rfind(": ").map(|i| i + 2).or_else(|| {
-            line.trim_start()
-                .starts_with("- ")
-                .then(|| line.find("- ").map(|i| i + 2))
-                .flatten()
-        });
-        match split {
-            Some(at) if is_date(&line[at..]) => {
-                out.push_str(&line[..at]);
-                out.push('\'');
-                out.push_str(&line[at..]);
-                out.push('\'');
+            let tail = line.trim_end();
+            if tail.ends_with('|')
+                || tail.ends_with("|-")
+                || tail.ends_with('>')
+                || tail.ends_with(">-")
+            {
+                block = Some(indent());
             }
-            _ => out.push_str(line),
+            // A quoted value is the last ten bytes of its line.
+            let at = line.len().saturating_sub(10);
+            if line.get(at..).is_some_and(is_date) && value_start(line) == Some(at) {
+                edits.insert(&text, start + at, "'");
+                edits.insert(&text, line_end, "'");
+            }
         }
-        out.push('\n');
+        if cr {
+            edits.skip(&text, line_end, end);
+        }
+        if newline.is_none() {
+            edits.insert(&text, text.len(), "\n");
+        }
+        start = end + 1;
     }
-    out
+    edits.finish(text)
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// Where the value of a line starts: after its last `: `, else after the first
+/// `- ` of a sequence item.
+fn value_start(line: &str) -> Option<usize> {
+    line.rfind(": ").map(|i| i + 2).or_else(|| {
+        line.trim_start()
+            .starts_with("- ")
+            .then(|| line.find("- ").map(|i| i + 2))
+            .flatten()
+    })
+}
+
+/// Insertions into and cuts out of a text, in order of position; the text is
+/// only copied when there is one.
+#[derive(Default)]
+struct Edits {
+    out: String,
+    /// How much of the text `out` holds.
+    copied: usize,
+    any: bool,
+}
+
+impl Edits {
+    fn insert(&mut self, text: &str, at: usize, what: &str) {
+        self.skip(text, at, at);
+        self.out.push_str(what);
+    }
+
+    fn skip(&mut self, text: &str, from: usize, to: usize) {
+        if !self.any {
+            self.out.reserve(text.len() + 64);
+            self.any = true;
+        }
+        self.out.push_str(&text[self.copied..from]);
+        self.copied = to;
+    }
+
+    fn finish(mut self, text: String) -> String {
+        if !self.any {
+            return text;
+        }
+        self.out.push_str(&text[self.copied..]);
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_dates;
+
+    /// The first `quote_dates`: every line looked at and copied.
+    fn line_by_line(text: &str) -> String {
+        let is_date = |s: &str| {
+            let b = s.as_bytes();
+            b.len() == 10
+                && b[4] == b'-'
+                && b[7] == b'-'
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        };
+        let mut out = String::with_capacity(text.len());
+        // Inside a block scalar (`key: |`), lines are content, never rewritten.
+        let mut block: Option<usize> = None;
+        for line in text.lines() {
+            let indent = line.len() - line.trim_start().len();
+            if let Some(parent) = block {
+                if indent > parent || line.trim().is_empty() {
+                    out.push_str(line);
+                    out.push('\n');
+                    continue;
+                }
+                block = None;
+            }
+            let tail = line.trim_end();
+            if tail.ends_with('|')
+                || tail.ends_with("|-")
+                || tail.ends_with('>')
+                || tail.ends_with(">-")
+            {
+                block = Some(indent);
+            }
+            let split = line.rfind(": ").map(|i| i + 2).or_else(|| {
+                line.trim_start()
+                    .starts_with("- ")
+                    .then(|| line.find("- ").map(|i| i + 2))
+                    .flatten()
+            });
+            match split {
+                Some(at) if is_date(&line[at..]) => {
+                    out.push_str(&line[..at]);
+                    out.push('\'');
+                    out.push_str(&line[at..]);
+                    out.push('\'');
+                }
+                _ => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Lines that exercise each rule: values, sequence items, block scalars,
+    /// near-dates, carriage returns, whitespace that is not a space.
+    const LINES: &[&str] = &[
+        "key: 2010-09-09",
+        "- 2010-09-09",
+        "- - 2010-09-09",
+        "- k: 2010-09-09",
+        "a: b: 2010-09-09",
+        "  2010-09-09",
+        "2010-09-09: x",
+        "x: 2010-9-099",
+        "x: 2010-09-090",
+        "x: 20100-9-09",
+        "x: 2010-09-09\r",
+        "x: y\r",
+        "\u{a0}k: 2010-09-09",
+        "  text: |",
+        "  text: |-",
+        "  folded: >",
+        "  folded: >-",
+        "    2010-09-09",
+        "    c: 2010-09-09",
+        "",
+        "   ",
+        "\u{a0}",
+        "é: 2010-09-09",
+        "plain",
+    ];
+
+    #[test]
+    fn dates_are_quoted_as_line_by_line() {
+        let mut seed: u64 = 0xda7e;
+        for n in 0..20_000 {
+            let mut text = String::new();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            for k in 0..=(seed >> 59) % 10 {
+                let i = (seed >> (5 * k + 4)) as usize % LINES.len();
+                text.push_str(LINES[i]);
+                text.push('\n');
+            }
+            if n % 3 == 0 {
+                text.pop();
+            }
+            assert_eq!(quote_dates(text.clone()), line_by_line(&text), "{text:?}");
+        }
+    }
 }
