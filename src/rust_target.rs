@@ -223,11 +223,20 @@ struct Renderer<'a> {
 
 impl Renderer<'_> {
     fn text(&self, name: &str, values: &tera::Context) -> String {
-        let text = self
-            .tera
-            .render(name, values)
-            .unwrap_or_else(|e| panic!("the rust template `{name}` renders: {e:?}"));
-        let (text, overlong) = tidy(&text);
+        thread_local! {
+            /// What tera writes, before [`tidy`]: one buffer a thread, kept from
+            /// one file to the next, instead of each file's growing from small.
+            static RENDERED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let (text, overlong) = RENDERED.with_borrow_mut(|rendered| {
+            rendered.clear();
+            self.tera
+                .render_to(name, values, &mut *rendered)
+                .unwrap_or_else(|e| panic!("the rust template `{name}` renders: {e:?}"));
+            let text = std::str::from_utf8(rendered)
+                .unwrap_or_else(|e| panic!("the rust template `{name}` renders text: {e}"));
+            tidy(text)
+        });
         if overlong && name.ends_with(".rs") {
             keep_overlong(text)
         } else {
