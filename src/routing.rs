@@ -265,12 +265,7 @@ fn quote_dates(text: String) -> String {
         let in_block = block.is_some_and(|parent| indent() > parent || line.trim().is_empty());
         if !in_block {
             block = None;
-            let tail = line.trim_end();
-            if tail.ends_with('|')
-                || tail.ends_with("|-")
-                || tail.ends_with('>')
-                || tail.ends_with(">-")
-            {
+            if starts_block(line) {
                 block = Some(indent());
             }
             // A quoted value is the last ten bytes of its line.
@@ -299,6 +294,12 @@ fn is_date(s: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+}
+
+/// Whether a line ends in a block scalar's indicator (`|`, `|-`, `>`, `>-`).
+fn starts_block(line: &str) -> bool {
+    let tail = line.trim_end();
+    tail.ends_with('|') || tail.ends_with("|-") || tail.ends_with('>') || tail.ends_with(">-")
 }
 
 /// Where the value of a line starts: after its last `: `, else after the first
@@ -348,19 +349,10 @@ impl Edits {
 
 #[cfg(test)]
 mod tests {
-    use super::quote_dates;
+    use super::{is_date, quote_dates, starts_block, value_start};
 
     /// The first `quote_dates`: every line looked at and copied.
     fn line_by_line(text: &str) -> String {
-        let is_date = |s: &str| {
-            let b = s.as_bytes();
-            b.len() == 10
-                && b[4] == b'-'
-                && b[7] == b'-'
-                && b.iter()
-                    .enumerate()
-                    .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-        };
         let mut out = String::with_capacity(text.len());
         // Inside a block scalar (`key: |`), lines are content, never rewritten.
         let mut block: Option<usize> = None;
@@ -374,21 +366,10 @@ mod tests {
                 }
                 block = None;
             }
-            let tail = line.trim_end();
-            if tail.ends_with('|')
-                || tail.ends_with("|-")
-                || tail.ends_with('>')
-                || tail.ends_with(">-")
-            {
+            if starts_block(line) {
                 block = Some(indent);
             }
-            let split = line.rfind(": ").map(|i| i + 2).or_else(|| {
-                line.trim_start()
-                    .starts_with("- ")
-                    .then(|| line.find("- ").map(|i| i + 2))
-                    .flatten()
-            });
-            match split {
+            match value_start(line) {
                 Some(at) if is_date(&line[at..]) => {
                     out.push_str(&line[..at]);
                     out.push('\'');
