@@ -145,7 +145,58 @@ pub fn files_with(
     for target in rendered {
         files.append(&mut target?);
     }
+    file_names_fit(&files)?;
     Ok(files)
+}
+
+/// Every file name (one path component) within what file systems take, with room
+/// for the writer's temporary name beside it: a model whose names make longer
+/// ones fails here, saying which, before anything is written.
+fn file_names_fit(files: &BTreeMap<PathBuf, Output>) -> Result<(), String> {
+    let limit = crate::writer::MAX_FILE_NAME;
+    let mut too_long: Vec<String> = Vec::new();
+    for path in files.keys() {
+        for part in path.iter() {
+            let part = part.to_string_lossy();
+            if part.len() > limit && !too_long.iter().any(|name| *name == part) {
+                too_long.push(part.into_owned());
+            }
+        }
+    }
+    if too_long.is_empty() {
+        return Ok(());
+    }
+    const SHOWN: usize = 5;
+    let mut lines: Vec<String> = too_long
+        .iter()
+        .take(SHOWN)
+        .map(|name| {
+            format!(
+                "`{}` has {} bytes, at most {limit} fit",
+                abbreviated(name),
+                name.len()
+            )
+        })
+        .collect();
+    if too_long.len() > SHOWN {
+        lines.push(format!("and {} more", too_long.len() - SHOWN));
+    }
+    Err(format!(
+        "the model's names make file names too long for the file system:\n  {}\nhelp: shorten the names these files are named after",
+        lines.join("\n  ")
+    ))
+}
+
+/// A long name as its first and last few characters, enough to recognise it.
+fn abbreviated(name: &str) -> String {
+    const KEPT: usize = 32;
+    let count = name.chars().count();
+    if count <= 2 * KEPT + 1 {
+        return name.to_owned();
+    }
+    let head: String = name.chars().take(KEPT).collect();
+    let tail: String = name.chars().skip(count - KEPT).collect();
+    format!("{head}…{tail}")
 }
 
 /// A target's files sorted by path, on the target's own thread. The targets'

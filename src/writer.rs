@@ -14,6 +14,10 @@ use std::sync::Arc;
 /// Suffix of the temporary files of atomic writes; left behind only by a killed run.
 const TEMP_SUFFIX: &str = ".storm-tmp";
 
+/// The longest file name storm writes, in bytes: file systems take 255, and the
+/// temporary file beside it (`.name.storm-tmp`) is 11 longer.
+pub const MAX_FILE_NAME: usize = 255 - 1 - TEMP_SUFFIX.len();
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// A file storm owns, new or changed: written.
