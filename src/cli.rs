@@ -283,13 +283,14 @@ fn setup(args: &ModelArgs) -> Result<Setup, SetupError> {
 }
 
 /// A path relative to the current directory where it can be, so that
-/// diagnostics show short paths.
+/// diagnostics show short paths; the current directory itself is `.`.
 fn shorten(path: &Path) -> PathBuf {
     match std::env::current_dir() {
-        Ok(cwd) => path
-            .strip_prefix(&cwd)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| path.to_path_buf()),
+        Ok(cwd) => match path.strip_prefix(&cwd) {
+            Ok(inside) if inside.as_os_str().is_empty() => PathBuf::from("."),
+            Ok(inside) => inside.to_path_buf(),
+            Err(_) => path.to_path_buf(),
+        },
         Err(_) => path.to_path_buf(),
     }
 }

@@ -12,6 +12,8 @@
 //! - `symlink TARGET LINK`: a symbolic link at LINK to TARGET, as written (`..`
 //!   leads out of the project into the scenario's temporary folder, `$TMP`)
 //! - `storm ARGS...`: run storm there; `expect exit N` checks its exit code
+//! - `cd PATH`: later `storm` and `watch` steps run in PATH, a folder of the
+//!   scenario (`cd .` goes back to its top)
 //! - `git ARGS...`: run git there (fails the test when git fails)
 //! - `stamp PATH` then `expect same-mtime PATH`: the file was not rewritten
 //! - `expect file PATH` / `expect no-file PATH` / `expect contains PATH TEXT`
@@ -41,6 +43,8 @@ struct Watch {
 
 struct Scenario {
     dir: PathBuf,
+    /// Where storm runs, relative to `dir`.
+    here: PathBuf,
     transcript: String,
     last_exit: i32,
     stamps: std::collections::HashMap<String, SystemTime>,
@@ -63,6 +67,10 @@ fn storm(dir: &Path) -> Command {
 impl Scenario {
     fn path(&self, p: &str) -> PathBuf {
         self.dir.join(p)
+    }
+
+    fn path_of_here(&self) -> PathBuf {
+        self.dir.join(&self.here)
     }
 
     fn scrub(&self, text: &str) -> String {
@@ -152,8 +160,12 @@ impl Scenario {
                 #[cfg(not(unix))]
                 panic!("{name}: symbolic links are tested on Unix only");
             }
+            "cd" => self.here = PathBuf::from(args[0]),
             "storm" => {
-                let output = storm(&self.dir).args(&args).output().expect("storm runs");
+                let output = storm(&self.path_of_here())
+                    .args(&args)
+                    .output()
+                    .expect("storm runs");
                 self.last_exit = output.status.code().unwrap_or(-1);
                 assert_ne!(
                     self.last_exit,
@@ -204,7 +216,7 @@ impl Scenario {
                 self.transcript.push_str(&text);
             }
             "watch" => {
-                let mut child = storm(&self.dir)
+                let mut child = storm(&self.path_of_here())
                     .args(&args)
                     .stdout(Stdio::null())
                     .stderr(Stdio::piped())
@@ -400,6 +412,7 @@ fn workflow_scenarios() {
         std::fs::create_dir(&project).expect("project dir");
         let mut scenario = Scenario {
             dir: project,
+            here: PathBuf::from("."),
             transcript: String::new(),
             last_exit: 0,
             stamps: Default::default(),
