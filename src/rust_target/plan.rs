@@ -737,28 +737,64 @@ fn event_path(model: &Model, event: EventId) -> String {
 /// Method names for a handler's events: `on_<event>`, qualified by context where
 /// two events share a name.
 fn handler_events(model: &Model, events: &[EventId]) -> Vec<HandlerEvent> {
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    // Counted as identifiers: `HTTPDone` and `HttpDone` of two contexts are one.
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
     for &e in events {
-        *count.entry(model.event(e).name.name.as_str()).or_default() += 1;
+        *count
+            .entry(crate::names::snake(&model.event(e).name.name))
+            .or_default() += 1;
     }
+    let methods = distinct(
+        events
+            .iter()
+            .map(|&e| {
+                let event = model.event(e);
+                let name = crate::names::snake(&event.name.name);
+                if count[&name] > 1 {
+                    format!(
+                        "on_{}_{name}",
+                        crate::names::snake(&model.context(event.context).name.name),
+                    )
+                } else {
+                    format!("on_{name}")
+                }
+            })
+            .collect(),
+        "_",
+    );
     events
         .iter()
-        .map(|&e| {
-            let event = model.event(e);
-            let method = if count[event.name.name.as_str()] > 1 {
-                format!(
-                    "on_{}_{}",
-                    crate::names::snake(&model.context(event.context).name.name),
-                    crate::names::snake(&event.name.name)
-                )
-            } else {
-                format!("on_{}", crate::names::snake(&event.name.name))
-            };
-            HandlerEvent {
-                method,
-                path: event_path(model, e),
-                name: model.event_path(e),
+        .zip(methods)
+        .map(|(&e, method)| HandlerEvent {
+            method,
+            path: event_path(model, e),
+            name: model.event_path(e),
+        })
+        .collect()
+}
+
+/// `names` made distinct: a name met again gets the first free number after it
+/// (`name_2`, `Name2`, with `separator`). Names that are distinct stay as they
+/// are. Context and event names joined can meet (`Ab` + `CdHappened`, `AbCd` +
+/// `Happened`), which no check of the model rules out.
+fn distinct(names: Vec<String>, separator: &str) -> Vec<String> {
+    let mut taken: std::collections::HashSet<String> = names.iter().cloned().collect();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .map(|name| {
+            if seen.insert(name.clone()) {
+                return name;
             }
+            let mut n = 2;
+            let mut free = format!("{name}{separator}{n}");
+            while taken.contains(&free) {
+                n += 1;
+                free = format!("{name}{separator}{n}");
+            }
+            taken.insert(free.clone());
+            seen.insert(free.clone());
+            free
         })
         .collect()
 }
@@ -990,12 +1026,46 @@ pub fn context_plan(
             inbox_events.push(s.event);
         }
     }
-    let mut name_count: BTreeMap<&str, usize> = BTreeMap::new();
+    // Counted as identifiers: `HTTPDone` and `HttpDone` of two contexts are one.
+    let mut name_count: BTreeMap<String, usize> = BTreeMap::new();
     for &e in &inbox_events {
         *name_count
-            .entry(model.event(e).name.name.as_str())
+            .entry(crate::names::pascal(&model.event(e).name.name))
             .or_default() += 1;
     }
+    let variants = distinct(
+        inbox_events
+            .iter()
+            .map(|&e| {
+                let event = model.event(e);
+                let producer = &model.context(event.context).name.name;
+                if name_count[&crate::names::pascal(&event.name.name)] > 1 {
+                    format!(
+                        "{}{}",
+                        crate::names::pascal(producer),
+                        crate::names::pascal(&event.name.name)
+                    )
+                } else {
+                    pascal_ident(&event.name.name)
+                }
+            })
+            .collect(),
+        "",
+    );
+    let tests = distinct(
+        inbox_events
+            .iter()
+            .map(|&e| {
+                let event = model.event(e);
+                format!(
+                    "{}_{}",
+                    crate::names::snake(&model.context(event.context).name.name),
+                    crate::names::snake(&event.name.name)
+                )
+            })
+            .collect(),
+        "_",
+    );
     // Each subscribed event's handlers, in subscription order.
     let mut by_event: HashMap<EventId, Vec<Handler>> = HashMap::new();
     for s in subs {
@@ -1003,18 +1073,9 @@ pub fn context_plan(
     }
     let inbox = inbox_events
         .iter()
-        .map(|&e| {
+        .zip(variants.into_iter().zip(tests))
+        .map(|(&e, (variant, test))| {
             let event = model.event(e);
-            let producer = &model.context(event.context).name.name;
-            let variant = if name_count[event.name.name.as_str()] > 1 {
-                format!(
-                    "{}{}",
-                    crate::names::pascal(producer),
-                    crate::names::pascal(&event.name.name)
-                )
-            } else {
-                pascal_ident(&event.name.name)
-            };
             let handlers = by_event
                 .get(&e)
                 .into_iter()
@@ -1110,11 +1171,7 @@ pub fn context_plan(
                 expected,
                 round_trips: default_serializes(model, &event.fields),
                 policies: handlers.iter().filter(|h| h.is_policy).count(),
-                test: format!(
-                    "{}_{}",
-                    crate::names::snake(producer),
-                    crate::names::snake(&event.name.name)
-                ),
+                test,
                 variant,
                 path: event_path(model, e),
                 source,
