@@ -317,6 +317,16 @@ fn analyze_kept(
     memo: Option<&mut crate::analysis::Memo>,
 ) -> Analysis {
     let mut analysis = crate::analysis::analyze_with(&setup.inputs, backend, memo);
+    let config = setup.config.as_ref().map(|f| &f.config);
+    if config.is_none_or(|c| c.targets.routing.enabled()) {
+        // The brokers' limits on the names routing gives their resources.
+        crate::routing::name_limits(
+            &analysis.model,
+            &wire(setup, backend),
+            &mut analysis.diagnostics,
+        );
+        analysis.diagnostics.sort();
+    }
     if let Some(found) = &setup.config {
         let lints = &found.config.lints;
         analysis.diagnostics.list.retain_mut(|d| {
@@ -447,6 +457,17 @@ fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<Backend>) -> 
 
 /// The namespace of event sources: from the config, else the model's file stem
 /// or directory name; with a note when that name gives none.
+/// How the model is named on `backend`: the namespace and the routing options
+/// of the config, or their defaults.
+fn wire(setup: &Setup, backend: Backend) -> Wire {
+    let config = setup.config.as_ref().map(|f| &f.config);
+    Wire {
+        namespace: namespace(setup).0,
+        backend,
+        routing: config.map_or_else(Default::default, |c| c.targets.routing.options()),
+    }
+}
+
 fn namespace(setup: &Setup) -> (String, Option<String>) {
     if let Some(ns) = setup
         .config
@@ -818,15 +839,10 @@ fn run_generate(
         return (code, None);
     }
     let config = setup.config.as_ref().map(|f| &f.config);
-    let (namespace, note) = namespace(setup);
-    if let Some(note) = note.filter(|_| !args.quiet) {
+    if let Some(note) = namespace(setup).1.filter(|_| !args.quiet) {
         eprintln!("note: {note}");
     }
-    let wire = Wire {
-        namespace,
-        backend,
-        routing: config.map_or_else(Default::default, |c| c.targets.routing.options()),
-    };
+    let wire = wire(setup, backend);
     let targets = match config {
         None => crate::generate::Targets::ALL,
         Some(c) => crate::generate::Targets {

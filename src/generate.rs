@@ -173,7 +173,7 @@ fn file_names_fit(files: &BTreeMap<PathBuf, Output>) -> Result<(), String> {
         .map(|name| {
             format!(
                 "`{}` has {} bytes, at most {limit} fit",
-                abbreviated(name),
+                crate::names::abbreviated(name),
                 name.len()
             )
         })
@@ -185,18 +185,6 @@ fn file_names_fit(files: &BTreeMap<PathBuf, Output>) -> Result<(), String> {
         "the model's names make file names too long for the file system:\n  {}\nhelp: shorten the names these files are named after",
         lines.join("\n  ")
     ))
-}
-
-/// A long name as its first and last few characters, enough to recognise it.
-fn abbreviated(name: &str) -> String {
-    const KEPT: usize = 32;
-    let count = name.chars().count();
-    if count <= 2 * KEPT + 1 {
-        return name.to_owned();
-    }
-    let head: String = name.chars().take(KEPT).collect();
-    let tail: String = name.chars().skip(count - KEPT).collect();
-    format!("{head}…{tail}")
 }
 
 /// A target's files sorted by path, on the target's own thread. The targets'

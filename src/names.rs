@@ -294,6 +294,18 @@ fn past_participle(word: &str) -> bool {
 /// Rust keywords: usable as raw identifiers (`r#type`), except these.
 pub const RUST_NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
+/// A long name as its first and last few characters, enough to recognise it.
+pub fn abbreviated(name: &str) -> String {
+    const KEPT: usize = 48;
+    let count = name.chars().count();
+    if count <= 2 * KEPT + 1 {
+        return name.to_owned();
+    }
+    let head: String = name.chars().take(KEPT).collect();
+    let tail: String = name.chars().skip(count - KEPT).collect();
+    format!("{head}…{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

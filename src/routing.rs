@@ -18,9 +18,11 @@ pub mod stacks;
 
 pub use memo::Memo;
 
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::generate::{Owner, Rendered};
 use crate::keys::Keys;
 use crate::model::{ContextId, EventId, Model};
+use crate::source::Span;
 use crate::wire::{Backend, Wire};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -51,7 +53,14 @@ pub fn render_with(
     wire: &Wire,
     memo: Option<(&mut Memo, &Keys)>,
 ) -> Result<Rendered, String> {
-    names_within_limits(model, wire)?;
+    // `check` reports these ([`name_limits`]); a library caller gets the first.
+    if let Some(overlong) = overlong_names(model, wire).first() {
+        return Err(format!(
+            "the {} routing needs a name its broker refuses: {}",
+            wire.backend.as_str(),
+            overlong.message(wire)
+        ));
+    }
     let files = match memo {
         None => fresh(model, wire)?,
         Some((memo, keys)) => memo.render(model, wire, keys)?,
@@ -88,76 +97,127 @@ fn split(
 const MAX_QUEUE_NAME: usize = 80;
 const MAX_TOPIC_NAME: usize = 256;
 const MAX_TABLE_NAME: usize = 255;
-const MAX_BUS_NAME: usize = 256;
 const MAX_SCHEMA_NAME: usize = 385;
 const MAX_KAFKA_TOPIC: usize = 249;
 
-/// Every name the backend's resources get from the model, within the broker's
-/// limit: a name AWS or Kafka would refuse fails the run, naming the context.
-fn names_within_limits(model: &Model, wire: &Wire) -> Result<(), String> {
-    let mut names: Vec<(String, &str, String, usize)> = Vec::new();
-    let context = |c: ContextId| model.context(c).name.name.clone();
+/// A name of a resource that the broker would refuse: too long.
+struct Overlong {
+    /// The name of the element the resource is named after.
+    span: Span,
+    /// What the resource is: "SQS queue", "Kafka topic", ...
+    what: &'static str,
+    name: String,
+    limit: usize,
+    /// Whether the name holds the namespace (a queue name does not).
+    namespaced: bool,
+}
+
+/// The names the backend's resources get from the model that are beyond the
+/// broker's limits, at most one per element (the longest). The event bus is
+/// named after the namespace alone, which storm.yaml keeps within 200 characters
+/// (AWS takes 256).
+fn overlong_names(model: &Model, wire: &Wire) -> Vec<Overlong> {
+    let mut names: Vec<Overlong> = Vec::new();
+    let mut add = |span: Span, what, name: String, limit, namespaced| {
+        if name.chars().count() > limit {
+            names.push(Overlong {
+                span,
+                what,
+                name,
+                limit,
+                namespaced,
+            });
+        }
+    };
+    let context = |c: ContextId| model.context(c).name.span;
     match wire.backend {
         Backend::Eventbridge | Backend::SnsSqs => {
             for c in Routes::of(model).consumers.into_keys() {
-                names.push((
+                add(
                     context(c),
                     "SQS queue",
                     wire.inbox(model, c),
                     MAX_QUEUE_NAME,
-                ));
+                    false,
+                );
                 let dlq = wire.dead_letter_queue(model, c);
-                names.push((context(c), "SQS queue", dlq, MAX_QUEUE_NAME));
+                add(context(c), "SQS queue", dlq, MAX_QUEUE_NAME, false);
             }
             for c in stores(model) {
                 let table = wire.event_store_table(model, c);
-                names.push((context(c), "DynamoDB table", table, MAX_TABLE_NAME));
+                add(context(c), "DynamoDB table", table, MAX_TABLE_NAME, true);
             }
             if wire.backend == Backend::SnsSqs {
                 for c in publishers(model) {
                     let topic = wire.sns_topic(model, c);
-                    names.push((context(c), "SNS topic", topic, MAX_TOPIC_NAME));
+                    add(context(c), "SNS topic", topic, MAX_TOPIC_NAME, true);
                 }
             } else {
-                let bus = wire.bus();
-                names.push((wire.namespace.clone(), "event bus", bus, MAX_BUS_NAME));
                 for e in model.event_ids() {
                     let event = model.event(e);
                     let schema =
                         format!("{}@{}", wire.source(model, event.context), event.name.name);
-                    names.push((context(event.context), "schema", schema, MAX_SCHEMA_NAME));
+                    add(event.name.span, "schema", schema, MAX_SCHEMA_NAME, true);
                 }
             }
         }
         Backend::Kafka => {
             for c in publishers(model) {
                 let topic = wire.topic(model, c);
-                names.push((context(c), "Kafka topic", topic, MAX_KAFKA_TOPIC));
+                add(context(c), "Kafka topic", topic, MAX_KAFKA_TOPIC, true);
             }
         }
     }
-    let broker = match wire.backend {
-        Backend::Kafka => "Kafka",
-        Backend::Eventbridge | Backend::SnsSqs => "AWS",
-    };
-    let too_long: Vec<String> = names
-        .into_iter()
-        .filter(|(_, _, name, limit)| name.chars().count() > *limit)
-        .map(|(owner, what, name, limit)| {
-            format!(
-                "`{owner}`: the {what} name `{name}` has {} characters, {broker} allows at most {limit}",
-                name.chars().count(),
-            )
-        })
-        .collect();
-    if too_long.is_empty() {
-        return Ok(());
+    // One per element: the longest of its names.
+    names.sort_by(|a, b| {
+        (a.span.file, a.span.start)
+            .cmp(&(b.span.file, b.span.start))
+            .then(b.name.len().cmp(&a.name.len()))
+    });
+    names.dedup_by(|later, first| later.span == first.span);
+    names
+}
+
+impl Overlong {
+    fn broker(&self, wire: &Wire) -> &'static str {
+        match wire.backend {
+            Backend::Kafka => "Kafka",
+            Backend::Eventbridge | Backend::SnsSqs => "AWS",
+        }
     }
-    Err(format!(
-        "the {} routing needs names its broker refuses:\n  {}\nhelp: shorten the context name (or the namespace in storm.yaml)",
-        wire.backend.as_str(),
-        too_long.join("\n  ")
-    ))
+
+    fn message(&self, wire: &Wire) -> String {
+        format!(
+            "the {} name `{}` has {} characters; {} allows at most {}",
+            self.what,
+            crate::names::abbreviated(&self.name),
+            self.name.chars().count(),
+            self.broker(wire),
+            self.limit
+        )
+    }
+}
+
+/// Every name the backend's resources get from the model within the broker's
+/// limit: a name AWS or Kafka would refuse is a `routing-limit` error at the
+/// element the resource is named after.
+pub fn name_limits(model: &Model, wire: &Wire, diags: &mut Diagnostics) {
+    for overlong in overlong_names(model, wire) {
+        let help = if overlong.namespaced {
+            "shorten this name, or the namespace (storm.yaml `namespace`)"
+        } else {
+            "shorten this name"
+        };
+        diags.push(
+            Diagnostic::new(Code::RoutingLimit, overlong.span, overlong.message(wire))
+                .label(format!("the {} is named after this", overlong.what))
+                .help(format!(
+                    "{help}; the {} backend cannot create the {}",
+                    wire.backend.as_str(),
+                    overlong.what
+                )),
+        );
+    }
 }
 
 /// The CloudFormation template of an AWS backend as one tree, before it is split
