@@ -355,22 +355,18 @@ fn style() -> Style {
     Style { color, width }
 }
 
-/// Notes (checks skipped, findings held back, a model not at a revision) in the
-/// chosen format: on stderr for people (not with `--quiet`), as lines of the
-/// machine formats on stdout.
+/// Notes (checks skipped, findings held back, a model not at a revision): on
+/// stderr (not with `--quiet`), and as GitHub notices for the Actions log.
 fn print_notes(notes: &[String], args: &ReportArgs, out: &mut impl Write) {
     for note in notes {
         let _ = match args.format {
-            Format::Human if args.quiet => Ok(()),
-            Format::Human => {
+            Format::Human | Format::Json if args.quiet => Ok(()),
+            // JSON lines on stdout are diagnostics only, each with every field
+            // (cli.md): a note is for the person reading stderr.
+            Format::Human | Format::Json => {
                 eprintln!("note: {note}");
                 Ok(())
             }
-            Format::Json => writeln!(
-                out,
-                "{}",
-                serde_json::json!({ "severity": "note", "message": note })
-            ),
             Format::Github => writeln!(out, "::notice title=storm::{}", render::escape_data(note)),
         };
     }
