@@ -929,6 +929,9 @@ impl<'t> Parse<'t> {
                 {
                     return self.unclosed_string(open);
                 }
+                if positives.contains(&Rule::string_end) && self.text[pos..].starts_with('\\') {
+                    return self.unknown_escape(pos);
+                }
                 expected_words(positives)
             }
             pest::error::ErrorVariant::CustomError { message } => message.clone(),
@@ -941,7 +944,7 @@ impl<'t> Parse<'t> {
         let help = if is_invisible(self.text[pos..].chars().next()) {
             INVISIBLE_HELP.to_string()
         } else {
-            help_for(&expected, last_keyword(&self.text[..pos]))
+            help_for(&expected, &found, last_keyword(&self.text[..pos]))
         };
         Diagnostic::new(
             Code::Syntax,
@@ -950,6 +953,23 @@ impl<'t> Parse<'t> {
         )
         .label(format!("expected {expected}"))
         .help(help)
+    }
+
+    /// A backslash in a string that starts none of the escapes storm reads.
+    fn unknown_escape(&self, pos: usize) -> Diagnostic {
+        let len = self.text[pos + 1..]
+            .chars()
+            .next()
+            .filter(|c| !matches!(c, '\n' | '\r'))
+            .map_or(1, |c| 1 + c.len_utf8());
+        let escape = &self.text[pos..pos + len];
+        Diagnostic::new(
+            Code::Syntax,
+            Span::new(self.file, pos, pos + len),
+            format!("`{escape}` is not an escape storm knows"),
+        )
+        .label("unknown escape")
+        .help("in a string, write `\\\"` for a quote, `\\\\` for a backslash, `\\n` for a new line and `\\t` for a tab")
     }
 
     /// A string that runs to the end of its line, pointed at where it opens.
@@ -1237,8 +1257,9 @@ fn rule_words(rule: Rule) -> Option<&'static str> {
     })
 }
 
-/// The help for an error, from what was expected and the keyword that came last.
-fn help_for(expected: &str, keyword: &str) -> String {
+/// The help for an error, from what was expected, what was found and the
+/// keyword that came last.
+fn help_for(expected: &str, found: &str, keyword: &str) -> String {
     let help = if expected.contains("a type") || expected.contains("`]`") {
         "a type is a built-in (`String`, `Int`, `Float`, `Bool`, `Decimal`, `Uuid`, `Timestamp`, `Date`), a `type` or `enum` by name (`Context.Name` for another context's), `[T]` for a list or `T?` for an optional"
     } else if expected.contains("an event name") && keyword == "from" {
@@ -1247,6 +1268,8 @@ fn help_for(expected: &str, keyword: &str) -> String {
         "a policy names the events it reacts to, then the command it issues: `policy ShipPaidOrders when PaymentReceived then Shipping.ShipOrder`"
     } else if expected.contains("an event name") && keyword == "emits" {
         "name one or more events, separated by commas: `emits OrderPlaced, OrderRejected`"
+    } else if expected.contains("`}`") && found == "`?`" {
+        "`?` makes a type optional and comes once, right after it: `note: String?`, `tags: [String?]`"
     } else if expected.contains("`}`") {
         "every `{` needs its `}`; check that the block above is closed"
     } else if expected.contains("a field name") || expected == "`:`" {
