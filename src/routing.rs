@@ -21,7 +21,7 @@ pub use memo::Memo;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::generate::{Owner, Rendered};
 use crate::keys::Keys;
-use crate::model::{ContextId, EventId, Model};
+use crate::model::{ContextId, EventId, EventOwner, Model};
 use crate::source::Span;
 use crate::wire::{Backend, Wire};
 use std::collections::{BTreeMap, BTreeSet};
@@ -282,11 +282,18 @@ pub fn publishers(model: &Model) -> Vec<ContextId> {
         .collect()
 }
 
-/// Contexts that have aggregates, and so an event store.
+/// Contexts whose aggregates record events, and so have an event store. An
+/// aggregate with no events (an `empty-element` warning; it can have no
+/// commands either) stores nothing, and has nothing to publish.
 pub fn stores(model: &Model) -> Vec<ContextId> {
     model
         .context_ids()
-        .filter(|&c| !model.context(c).aggregates.is_empty())
+        .filter(|&c| {
+            model
+                .events
+                .iter()
+                .any(|e| e.context == c && matches!(e.owner, EventOwner::Aggregate(_)))
+        })
         .collect()
 }
 

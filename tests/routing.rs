@@ -141,7 +141,11 @@ fn expectations(model: &Model, wire: &Wire) -> Value {
             json!({
                 "name": context.name.name,
                 "inbox": wire.inbox(model, c),
-                "has_aggregates": !context.aggregates.is_empty(),
+                // An event store keeps what aggregates record: none without events.
+                "stores_events": context
+                    .aggregates
+                    .iter()
+                    .any(|&a| !model.aggregate(a).events.is_empty()),
             })
         })
         .collect();

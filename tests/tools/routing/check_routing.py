@@ -294,7 +294,7 @@ def check_stores(case, backend, template, target_ok):
             case.fail(backend, f"table {logical}: {len(feeding)} pipes from its stream, expected 1")
         else:
             target_ok(context_tag(table), feeding[0]["Properties"])
-    want = sorted(c["name"] for c in case.expected["contexts"] if c["has_aggregates"])
+    want = sorted(c["name"] for c in case.expected["contexts"] if c["stores_events"])
     got = sorted(k for k, v in by_context.items() if k is not None and len(v) == 1)
     if got != want or len(tables) != len(want):
         case.fail(backend, f"event stores for {got}, expected one each for {want}")
