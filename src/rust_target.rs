@@ -433,9 +433,20 @@ struct Line<'a> {
 
 impl<'a> Line<'a> {
     fn new(text: &'a str) -> Line<'a> {
+        // Indentation is ASCII: skipped a byte at a time. Only a line that goes
+        // on with a non-ASCII character, or a vertical tab (whitespace to
+        // `char`, not to `u8`), is trimmed by the Unicode rules.
+        let blank = text
+            .bytes()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(text.len());
+        let code = match text.as_bytes().get(blank) {
+            Some(b) if !b.is_ascii() || *b == b'\x0b' => text.trim_start(),
+            _ => &text[blank..],
+        };
         Line {
             text,
-            code: text.trim_start(),
+            code,
             closed: false,
         }
     }
@@ -487,4 +498,27 @@ fn keep_overlong(text: String) -> String {
     let mut text = out.join("\n");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Line;
+
+    /// A line's code is its text without the indentation the Unicode rules see,
+    /// whatever blanks (ASCII or not) it starts with.
+    #[test]
+    fn code_is_the_text_trimmed_at_the_start() {
+        let blanks = [
+            " ", "\t", "\n", "\r", "\x0b", "\x0c", "\u{a0}", "\u{3000}", "\u{2028}",
+        ];
+        let rests = ["", "}", "x y", "\u{e9}t\u{e9}", " "];
+        for a in blanks {
+            for b in blanks {
+                for rest in rests {
+                    let text = format!("{a}{b}{rest}");
+                    assert_eq!(Line::new(&text).code, text.trim_start(), "{text:?}");
+                }
+            }
+        }
+    }
 }
