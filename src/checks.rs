@@ -214,11 +214,18 @@ fn clashes(
     for &name in list {
         let ident = convert(&name.name);
         if ident.is_empty() || names::RUST_NOT_RAW.contains(&ident.as_str()) {
+            // Say what the name becomes when that is not the name as written
+            // (`super_` loses its `_`).
+            let becomes = if ident.is_empty() || ident == name.name {
+                String::new()
+            } else {
+                format!(" (in Rust it becomes `{ident}`)")
+            };
             diags.push(
                 Diagnostic::new(
                     Code::IdentifierClash,
                     name.span,
-                    format!("{what} name `{}` cannot be used as an identifier in generated code", name.name),
+                    format!("{what} name `{}` cannot be used as an identifier in generated code{becomes}", name.name),
                 )
                 .label("not usable in Rust, even escaped")
                 .help(format!("rename the {what}; `self`, `Self`, `super`, `crate` and names made only of `_` are reserved")),
