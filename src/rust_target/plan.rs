@@ -10,7 +10,7 @@ use crate::model::{
 use crate::names::kebab;
 use crate::wire::{Wire, metadata};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 #[derive(Serialize, Hash)]
 pub struct Plan {
@@ -737,29 +737,18 @@ fn event_path(model: &Model, event: EventId) -> String {
 /// Method names for a handler's events: `on_<event>`, qualified by context where
 /// two events share a name.
 fn handler_events(model: &Model, events: &[EventId]) -> Vec<HandlerEvent> {
-    // Counted as identifiers: `HTTPDone` and `HttpDone` of two contexts are one.
-    let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for &e in events {
-        *count
-            .entry(crate::names::snake(&model.event(e).name.name))
-            .or_default() += 1;
-    }
-    let methods = distinct(
-        events
-            .iter()
-            .map(|&e| {
-                let event = model.event(e);
-                let name = crate::names::snake(&event.name.name);
-                if count[&name] > 1 {
-                    format!(
-                        "on_{}_{name}",
-                        crate::names::snake(&model.context(event.context).name.name),
-                    )
-                } else {
-                    format!("on_{name}")
-                }
-            })
-            .collect(),
+    let methods = event_idents(
+        model,
+        events,
+        crate::names::snake,
+        |name| format!("on_{}", crate::names::snake(name)),
+        |context, name| {
+            format!(
+                "on_{}_{}",
+                crate::names::snake(context),
+                crate::names::snake(name)
+            )
+        },
         "_",
     );
     events
@@ -771,6 +760,35 @@ fn handler_events(model: &Model, events: &[EventId]) -> Vec<HandlerEvent> {
             name: model.event_path(e),
         })
         .collect()
+}
+
+/// One identifier per event, all distinct: `alone(event)` when no other event of
+/// the list has its identifier (`key`), else `qualified(context, event)` (events
+/// of two contexts may share a name, or `HTTPDone` and `HttpDone` one identifier).
+fn event_idents(
+    model: &Model,
+    events: &[EventId],
+    key: fn(&str) -> String,
+    alone: impl Fn(&str) -> String,
+    qualified: impl Fn(&str, &str) -> String,
+    separator: &str,
+) -> Vec<String> {
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for &e in events {
+        *count.entry(key(&model.event(e).name.name)).or_default() += 1;
+    }
+    let names = events
+        .iter()
+        .map(|&e| {
+            let event = model.event(e);
+            if count[&key(&event.name.name)] > 1 {
+                qualified(&model.context(event.context).name.name, &event.name.name)
+            } else {
+                alone(&event.name.name)
+            }
+        })
+        .collect();
+    distinct(names, separator)
 }
 
 /// `names` made distinct: a name met again gets the first free number after it
@@ -1026,30 +1044,18 @@ pub fn context_plan(
             inbox_events.push(s.event);
         }
     }
-    // Counted as identifiers: `HTTPDone` and `HttpDone` of two contexts are one.
-    let mut name_count: BTreeMap<String, usize> = BTreeMap::new();
-    for &e in &inbox_events {
-        *name_count
-            .entry(crate::names::pascal(&model.event(e).name.name))
-            .or_default() += 1;
-    }
-    let variants = distinct(
-        inbox_events
-            .iter()
-            .map(|&e| {
-                let event = model.event(e);
-                let producer = &model.context(event.context).name.name;
-                if name_count[&crate::names::pascal(&event.name.name)] > 1 {
-                    format!(
-                        "{}{}",
-                        crate::names::pascal(producer),
-                        crate::names::pascal(&event.name.name)
-                    )
-                } else {
-                    pascal_ident(&event.name.name)
-                }
-            })
-            .collect(),
+    let variants = event_idents(
+        model,
+        &inbox_events,
+        crate::names::pascal,
+        pascal_ident,
+        |context, name| {
+            format!(
+                "{}{}",
+                crate::names::pascal(context),
+                crate::names::pascal(name)
+            )
+        },
         "",
     );
     let tests = distinct(
