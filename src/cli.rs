@@ -451,8 +451,6 @@ fn check(model: &ModelArgs, args: &ReportArgs, backend_arg: Option<Backend>) -> 
     code
 }
 
-/// The namespace of event sources: from the config, else the model's file stem
-/// or directory name; with a note when that name gives none.
 /// How the model is named on `backend`: the namespace and the routing options
 /// of the config, or their defaults.
 fn wire(setup: &Setup, backend: Backend) -> Wire {
@@ -464,6 +462,8 @@ fn wire(setup: &Setup, backend: Backend) -> Wire {
     }
 }
 
+/// The namespace of event sources: from the config, else the model's file stem
+/// or directory name; with a note when that name gives none.
 fn namespace(setup: &Setup) -> (String, Option<String>) {
     if let Some(ns) = setup
         .config

@@ -286,14 +286,15 @@ pub fn publishers(model: &Model) -> Vec<ContextId> {
 /// aggregate with no events (an `empty-element` warning; it can have no
 /// commands either) stores nothing, and has nothing to publish.
 pub fn stores(model: &Model) -> Vec<ContextId> {
+    let recording: BTreeSet<ContextId> = model
+        .events
+        .iter()
+        .filter(|e| matches!(e.owner, EventOwner::Aggregate(_)))
+        .map(|e| e.context)
+        .collect();
     model
         .context_ids()
-        .filter(|&c| {
-            model
-                .events
-                .iter()
-                .any(|e| e.context == c && matches!(e.owner, EventOwner::Aggregate(_)))
-        })
+        .filter(|c| recording.contains(c))
         .collect()
 }
 
