@@ -834,6 +834,15 @@ fn run_generate(
         }
         return (code, None);
     }
+    // Generating nothing would remove every file of the last run: an empty model
+    // is far more often a file caught mid-save (or a wrong path) than a wish.
+    if analysis.model.context_ids().next().is_none() {
+        eprintln!(
+            "error: the model has no contexts; nothing generated, and `{}` is left as it is",
+            out.display()
+        );
+        return (FAILED, None);
+    }
     let config = setup.config.as_ref().map(|f| &f.config);
     if let Some(note) = namespace(setup).1.filter(|_| !args.quiet) {
         eprintln!("note: {note}");
