@@ -615,14 +615,27 @@ fn validate(
                     .help("globs use `*`, `**` and `?`, e.g. `model/**/*.storm`"),
                 ),
                 Ok(paths) => {
-                    let mut found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+                    // A model is `.storm` files and folders of them: a README or
+                    // notes beside them, matched by `dir/*`, are not part of it.
+                    let (mut found, others): (Vec<PathBuf>, Vec<PathBuf>) = paths
+                        .filter_map(Result::ok)
+                        .partition(|p| p.is_dir() || p.extension().is_some_and(|e| e == "storm"));
                     found.sort();
                     if found.is_empty() {
+                        let what = if others.is_empty() {
+                            "no file".to_string()
+                        } else {
+                            format!(
+                                "no `.storm` file or folder ({} other file{})",
+                                others.len(),
+                                if others.len() == 1 { "" } else { "s" }
+                            )
+                        };
                         diagnostics.push(
                             Diagnostic::new(
                                 Code::Config,
                                 span,
-                                format!("`{entry}` matches no file"),
+                                format!("`{entry}` matches {what}"),
                             )
                             .label("no match")
                             .help("check the pattern; it is relative to storm.yaml"),
