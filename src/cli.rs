@@ -267,7 +267,7 @@ fn setup(args: &ModelArgs) -> Result<Setup, SetupError> {
             }
             Some(found) => {
                 return Err(SetupError::Message(format!(
-                    "`{}` has no `model` entry, and no MODEL was given",
+                    "`{}` names no model (its `model` entry is missing or empty), and no MODEL was given",
                     found.path.display()
                 )));
             }
