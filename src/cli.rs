@@ -848,6 +848,11 @@ fn run_generate(
         eprintln!("note: {note}");
     }
     let wire = wire(setup, backend);
+    if backend == Backend::Kafka && wire.routing.kms_key.is_some() && !args.quiet {
+        eprintln!(
+            "note: `targets.routing.kms_key` encrypts the AWS backends' resources; the kafka routing does not use it"
+        );
+    }
     let targets = match config {
         None => crate::generate::Targets::ALL,
         Some(c) => crate::generate::Targets {
