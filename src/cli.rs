@@ -743,12 +743,25 @@ fn describe(inputs: &[PathBuf]) -> String {
 
 fn init(dir: &Path) -> i32 {
     let files = crate::init::files(&crate::watch::absolute(dir));
+    // Everything is looked at before anything is written: a project is made
+    // whole or not at all.
     for (name, _) in &files {
         let path = dir.join(name);
         if path.exists() {
             return fail(format!(
                 "`{}` already exists; storm init starts new projects only",
                 path.display()
+            ));
+        }
+        // A file where a folder of the project goes (`dir` itself included).
+        let folders = path.ancestors().skip(1);
+        if let Some(file) = folders
+            .take_while(|f| !f.as_os_str().is_empty() && f.starts_with(dir))
+            .find(|f| f.exists() && !f.is_dir())
+        {
+            return fail(format!(
+                "`{}` is a file, where storm init would make a folder; move it away or choose another folder",
+                file.display()
             ));
         }
     }
