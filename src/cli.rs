@@ -618,9 +618,21 @@ fn breaking(model: &ModelArgs, args: &ReportArgs, against: &str) -> i32 {
     };
     let backend = backend(&setup, None);
     let new = analyze_with_lints(&setup, backend);
-    if new.diagnostics.has_errors() {
+    // With --deny-warnings a warning is an error here too (cli.md).
+    let denied = args.deny_warnings
+        && new
+            .diagnostics
+            .list
+            .iter()
+            .any(|d| d.severity == Severity::Warning);
+    if new.diagnostics.has_errors() || denied {
         let code = report(&new, args);
-        eprintln!("error: the model has errors; fix them before comparing contracts");
+        let what = if new.diagnostics.has_errors() {
+            "errors"
+        } else {
+            "warnings, and --deny-warnings is given"
+        };
+        eprintln!("error: the model has {what}; fix them before comparing contracts");
         return code;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
