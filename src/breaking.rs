@@ -510,15 +510,21 @@ impl<'m> Walker<'m> {
                 false
             }
             _ => {
+                let (from, to) = (old_name(), new_name());
+                // One name for two kinds (a `type` replaced by an `enum`): say which.
+                let (from, to) = if from == to {
+                    (
+                        format!("`{from}` ({})", kind(old)),
+                        format!("`{to}` ({})", kind(new)),
+                    )
+                } else {
+                    (format!("`{from}`"), format!("`{to}`"))
+                };
                 out.push(Found {
                     path: path.to_string(),
                     what: What::FieldTypeChanged,
                     breaking: true,
-                    message: format!(
-                        "`{PATH}` changed type from `{}` to `{}`",
-                        old_name(),
-                        new_name()
-                    ),
+                    message: format!("`{PATH}` changed type from {from} to {to}"),
                     span: Some(at),
                 });
                 false
@@ -1074,4 +1080,16 @@ pub fn github(sources: &Sources, change: &Change) -> String {
         properties.join(","),
         escape_data(&message)
     )
+}
+
+/// What kind of type a field has, in words.
+fn kind(ty: &Type) -> &'static str {
+    match ty {
+        Type::Builtin(_) => "a built-in type",
+        Type::Named(_) => "a value type",
+        Type::Enum(_) => "an enum",
+        Type::List(_) => "a list",
+        Type::Optional(_) => "an optional",
+        Type::Unknown => "an unknown type",
+    }
 }
