@@ -851,8 +851,17 @@ fn run_generate(
         Some(kept) => (Some(&mut kept.analysis), Some(&mut kept.render)),
         None => (None, None),
     };
-    let analysis = time("analyse", || analyze_kept(setup, backend, parsed));
-    let code = report(&analysis, args);
+    let analysed = time("analyse", || analyze_kept(setup, backend, parsed));
+    // A run that ends when done (all but `watch`'s) keeps the model to the end:
+    // freeing it piece by piece would only add to the time a user waits.
+    let kept;
+    let analysis: &Analysis = if rendered.is_none() {
+        Box::leak(Box::new(analysed))
+    } else {
+        kept = analysed;
+        &kept
+    };
+    let code = report(analysis, args);
     if code != OK {
         if args.format == Format::Human {
             eprintln!("error: nothing generated; fix the errors above first");
@@ -907,6 +916,29 @@ fn run_generate(
             print_summary(out, &summary, started);
         }
         return (OK, Some(summary));
+    }
+    // Into a folder that does not exist yet, each target is written as soon as
+    // it is rendered: nothing on disk to compare with, and nothing held.
+    if !mode.check && rendered.is_none() {
+        match crate::writer::Staging::start(out) {
+            crate::writer::Start::Staged(staging) => {
+                return staged(
+                    staging,
+                    out,
+                    &analysis.model,
+                    &wire,
+                    targets,
+                    &key,
+                    args,
+                    started,
+                );
+            }
+            crate::writer::Start::Leftover(dir) if !args.quiet => eprintln!(
+                "note: `{}` is left from a run of storm that was stopped before it finished; storm writes in place, and the folder can be deleted",
+                dir.display()
+            ),
+            _ => {}
+        }
     }
     // What the last run recorded is read while the targets render.
     let (files, recorded) = std::thread::scope(|scope| {
@@ -968,7 +1000,8 @@ fn run_generate(
     }
     if conflicts.is_empty() {
         time("record stamp", || {
-            crate::stamp::record(out, &key, &files, &plan.seen, &plan.written())
+            let left = crate::stamp::Left::all(&files);
+            crate::stamp::record(out, &key, &left, &plan.seen, &plan.written())
         });
     }
     if !args.quiet {
@@ -985,6 +1018,109 @@ fn run_generate(
         FAILED
     };
     (code, Some(summary))
+}
+
+/// `generate` into `out`, which does not exist yet, through `staging`: each
+/// part of the output is written as soon as it is rendered, and the tree is put
+/// in place at `out` when complete. On any error nothing is left at `out`.
+#[allow(clippy::too_many_arguments)]
+fn staged(
+    staging: crate::writer::Staging,
+    out: &Path,
+    model: &crate::model::Model,
+    wire: &Wire,
+    targets: crate::generate::Targets,
+    key: &crate::stamp::Key,
+    args: &ReportArgs,
+    started: Option<std::time::Instant>,
+) -> (i32, Option<crate::writer::Summary>) {
+    crate::stamp::forget(out);
+    let written = std::sync::Mutex::new(Vec::new());
+    // Paths with names too long for the file system; the first write error.
+    let long = std::sync::Mutex::new(Vec::new());
+    let failed = std::sync::Mutex::new(None);
+    use crate::parallel::lock;
+    let delivered = time("render and write", || {
+        crate::generate::delivered(model, wire, targets, &|files| {
+            let mut too_long: Vec<PathBuf> = files
+                .iter()
+                .filter(|(path, _)| !crate::generate::fits(path))
+                .map(|(path, _)| path.clone())
+                .collect();
+            if !too_long.is_empty() {
+                lock(&long).append(&mut too_long);
+            }
+            // Once the run has failed, the rest is only rendered.
+            if !lock(&long).is_empty() || lock(&failed).is_some() {
+                return;
+            }
+            match staging.write(files) {
+                Ok(mut files) => lock(&written).append(&mut files),
+                Err(e) => *lock(&failed) = Some(e),
+            }
+        })
+    });
+    if let Err(e) = delivered {
+        eprintln!("error: {e}");
+        return (FAILED, None);
+    }
+    let mut long = crate::parallel::unlocked(long);
+    if !long.is_empty() {
+        long.sort_unstable();
+        eprintln!(
+            "error: {}",
+            crate::generate::names_too_long(&crate::generate::too_long(&long))
+        );
+        return (FAILED, None);
+    }
+    if let Some(e) = crate::parallel::unlocked(failed) {
+        return (
+            fail(format!("cannot write below `{}`: {e}", out.display())),
+            None,
+        );
+    }
+    let mut written = crate::parallel::unlocked(written);
+    written.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    let seen = crate::stamp::Seen {
+        dirs: staging.folders(),
+        files: written
+            .iter()
+            .filter_map(|file| Some((file.path.clone(), file.state?)))
+            .collect(),
+    };
+    if let Err(e) = staging.finish() {
+        let why = if out.exists() {
+            "something was put there while storm generated, so nothing was written: run again"
+        } else {
+            "nothing was written"
+        };
+        return (
+            fail(format!(
+                "cannot put the generated files in place at `{}`: {e}; {why}",
+                out.display()
+            )),
+            None,
+        );
+    }
+    time("record stamp", || {
+        let left: Vec<crate::stamp::Left> = written
+            .iter()
+            .map(|file| crate::stamp::Left {
+                path: &file.path,
+                owner: file.owner,
+                checksum: file.checksum.as_deref(),
+            })
+            .collect();
+        crate::stamp::record(out, key, &left, &seen, &[]);
+    });
+    let summary = crate::writer::Summary {
+        written: written.len(),
+        ..Default::default()
+    };
+    if !args.quiet {
+        print_summary(out, &summary, started);
+    }
+    (OK, Some(summary))
 }
 
 /// The line that ends a run that wrote: what it did, and how long it took.

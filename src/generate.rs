@@ -9,7 +9,7 @@ use crate::timings::time;
 use crate::wire::Wire;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use xxhash_rust::xxh3::xxh3_128;
 
 /// Who a generated file belongs to once written.
@@ -85,6 +85,46 @@ pub fn files_with(
     targets: Targets,
     memo: Option<(&mut Memo, &Sources)>,
 ) -> Result<BTreeMap<PathBuf, Output>, String> {
+    let files = Mutex::new(BTreeMap::new());
+    each_target(model, wire, targets, memo, &|part: Vec<(
+        PathBuf,
+        Output,
+    )>| {
+        crate::parallel::lock(&files).extend(part);
+    })?;
+    let files = crate::parallel::unlocked(files);
+    let long = too_long(files.keys());
+    if !long.is_empty() {
+        return Err(names_too_long(&long));
+    }
+    Ok(files)
+}
+
+/// Renders every target, handing its files to `deliver` as soon as they are
+/// rendered and marked, in parts, on the thread that rendered them (to be
+/// written at once, say, while the rest still renders). Nothing is kept.
+pub fn delivered(
+    model: &Model,
+    wire: &Wire,
+    targets: Targets,
+    deliver: Deliver,
+) -> Result<(), String> {
+    each_target(model, wire, targets, None, deliver)
+}
+
+/// What takes rendered and marked files, in parts, on any thread.
+pub type Deliver<'a> = &'a (dyn Fn(Vec<(PathBuf, Output)>) + Sync);
+
+/// Renders and marks every target, each on its own thread (the Rust target
+/// spreads over the cores itself): the machine shares them out, and no target
+/// waits for another. With `memo`, see [`files_with`].
+fn each_target(
+    model: &Model,
+    wire: &Wire,
+    targets: Targets,
+    memo: Option<(&mut Memo, &Sources)>,
+    deliver: Deliver,
+) -> Result<(), String> {
     let (mut rust, mut schemas, mut routing, mut docs) = (None, None, None, None);
     let mut marks: [Option<&mut Marks>; 4] = [None, None, None, None];
     let keys;
@@ -99,23 +139,36 @@ pub fn files_with(
         marks = m.marks.each_mut().map(Some);
     }
     let [rust_marks, schemas_marks, routing_marks, docs_marks] = marks;
-    // Every target on its own thread (the Rust target spreads over the cores
-    // itself): the machine shares them out, and no target waits for another.
-    let rendered: Vec<Result<BTreeMap<PathBuf, Output>, String>> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let mut running = Vec::new();
         if targets.rust {
             running.push(scope.spawn(|| {
                 time("render rust", || {
-                    let files = crate::rust_target::render_with(model, wire, rust);
-                    Ok(by_path(marked_with(files, rust_marks)))
+                    // Without a memo to keep, each context is delivered at once.
+                    let part = |files| deliver(marked_with(files, None));
+                    let part = rust.is_none().then_some(&part as crate::rust_target::Part);
+                    let files = crate::rust_target::render_with(model, wire, rust, part);
+                    deliver(marked_with(files, rust_marks));
+                    Ok(())
                 })
             }));
         }
         if targets.schemas {
             running.push(scope.spawn(|| {
                 time("render schemas", || {
+                    if schemas.is_none() {
+                        // A context at a time, each marked and delivered on this
+                        // thread while the Rust target keeps the cores busy.
+                        crate::parallel::alone(|| {
+                            crate::schemas::render_parts(model, wire, &|files| {
+                                deliver(marked_with(files, None))
+                            })
+                        });
+                        return Ok(());
+                    }
                     let files = crate::schemas::render_with(model, wire, schemas);
-                    Ok(by_path(marked_with(files, schemas_marks)))
+                    deliver(marked_with(files, schemas_marks));
+                    Ok(())
                 })
             }));
         }
@@ -123,7 +176,8 @@ pub fn files_with(
             running.push(scope.spawn(|| {
                 time("render routing", || {
                     let files = crate::routing::render_with(model, wire, routing)?;
-                    Ok(by_path(marked_with(files, routing_marks)))
+                    deliver(marked_with(files, routing_marks));
+                    Ok(())
                 })
             }));
         }
@@ -132,40 +186,42 @@ pub fn files_with(
                 time("render docs", || {
                     let docs = crate::docs::render_with(model, wire, docs);
                     let files = vec![(PathBuf::from("docs/model.md"), docs, Owner::Storm)];
-                    Ok(by_path(marked_with(files, docs_marks)))
+                    deliver(marked_with(files, docs_marks));
+                    Ok(())
                 })
             }));
         }
         running
             .into_iter()
-            .map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    let mut files = BTreeMap::new();
-    for target in rendered {
-        files.append(&mut target?);
-    }
-    file_names_fit(&files)?;
-    Ok(files)
+            .try_for_each(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    })
 }
 
-/// Every file name (one path component) within what file systems take, with room
-/// for the writer's temporary name beside it: a model whose names make longer
-/// ones fails here, saying which, before anything is written.
-fn file_names_fit(files: &BTreeMap<PathBuf, Output>) -> Result<(), String> {
-    let limit = crate::writer::MAX_FILE_NAME;
+/// Whether every file name (path component) of `path` is within what file
+/// systems take, with room for the writer's temporary name beside it.
+pub fn fits(path: &std::path::Path) -> bool {
+    path.iter()
+        .all(|part| part.len() <= crate::writer::MAX_FILE_NAME)
+}
+
+/// The file names among `paths` that do not [`fits`], each once, in order.
+pub fn too_long<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> Vec<String> {
     let mut too_long: Vec<String> = Vec::new();
-    for path in files.keys() {
+    for path in paths.into_iter().filter(|path| !fits(path)) {
         for part in path.iter() {
             let part = part.to_string_lossy();
-            if part.len() > limit && !too_long.iter().any(|name| *name == part) {
+            if part.len() > crate::writer::MAX_FILE_NAME && !too_long.iter().any(|n| *n == part) {
                 too_long.push(part.into_owned());
             }
         }
     }
-    if too_long.is_empty() {
-        return Ok(());
-    }
+    too_long
+}
+
+/// Why a model whose names make file names longer than file systems take
+/// ([`too_long`]) cannot be generated, naming them: said before anything is written.
+pub fn names_too_long(too_long: &[String]) -> String {
+    let limit = crate::writer::MAX_FILE_NAME;
     const SHOWN: usize = 5;
     let mut lines: Vec<String> = too_long
         .iter()
@@ -181,16 +237,10 @@ fn file_names_fit(files: &BTreeMap<PathBuf, Output>) -> Result<(), String> {
     if too_long.len() > SHOWN {
         lines.push(format!("and {} more", too_long.len() - SHOWN));
     }
-    Err(format!(
+    format!(
         "the model's names make file names too long for the file system:\n  {}\nhelp: shorten the names these files are named after",
         lines.join("\n  ")
-    ))
-}
-
-/// A target's files sorted by path, on the target's own thread. The targets'
-/// folders differ, so putting them together is only a merge.
-fn by_path(files: Vec<(PathBuf, Output)>) -> BTreeMap<PathBuf, Output> {
-    files.into_iter().collect()
+    )
 }
 
 /// The files a target marked last time, by path, with a fast hash of each body:

@@ -1,9 +1,28 @@
 //! Work spread over the cores: a slice cut into one run per core, each run on
 //! its own scoped thread, the results back in the slice's order.
 
-/// How many threads a job of many small parts uses: one per core.
+/// How many threads a job of many small parts uses: one per core, or, on a
+/// worker of another such job (whose siblings keep the other cores busy), the
+/// worker alone.
 pub fn threads() -> usize {
+    if WORKER.get() {
+        return 1;
+    }
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Runs `work` on this thread with [`threads`] at one: its jobs of many small
+/// parts run here, in order, while other threads keep the cores busy.
+pub fn alone<R>(work: impl FnOnce() -> R) -> R {
+    let was = WORKER.replace(true);
+    let result = work();
+    WORKER.set(was);
+    result
+}
+
+thread_local! {
+    /// Whether this thread is a worker of [`runs`] or [`each`].
+    static WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Maps `work` over `items` cut into `threads()` runs of about equal length, one
@@ -59,10 +78,28 @@ fn on_threads<P: Send, R: Send>(
 ) -> Vec<R> {
     let work = &work;
     std::thread::scope(|scope| {
-        let workers: Vec<_> = parts.map(|part| scope.spawn(move || work(part))).collect();
+        let workers: Vec<_> = parts
+            .map(|part| {
+                scope.spawn(move || {
+                    WORKER.set(true);
+                    work(part)
+                })
+            })
+            .collect();
         workers
             .into_iter()
             .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+/// The value behind `mutex`, locked. A worker that panicked holding it leaves it
+/// as it was: the panic reaches the caller anyway (see [`runs`]).
+pub fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The value `mutex` held, once every worker is done with it (see [`lock`]).
+pub fn unlocked<T>(mutex: std::sync::Mutex<T>) -> T {
+    mutex.into_inner().unwrap_or_else(|e| e.into_inner())
 }

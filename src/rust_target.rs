@@ -100,16 +100,28 @@ pub struct Memo {
 
 /// Every file of `rust/`, paths relative to the output directory.
 pub fn render(model: &Model, wire: &Wire) -> Rendered {
-    render_with(model, wire, None)
+    render_with(model, wire, None, None)
 }
+
+/// What takes a context's files as soon as they are rendered, on the worker
+/// that rendered them (to be written while the others render).
+pub type Part<'a> = &'a (dyn Fn(Rendered) + Sync);
 
 /// [`render`], reusing what `memo` holds from an earlier render and leaving in it
 /// what this one produced.
 ///
 /// Each plan part is turned into template values once and shared by every file
 /// that shows it (tera's values share arrays and maps); contexts render on
-/// every core, and their files are put back in plan order.
-pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>) -> Rendered {
+/// every core, and their files are put back in plan order. Without a memo,
+/// `part` takes each context's files as soon as they are rendered, and only the
+/// workspace's are returned.
+pub fn render_with(
+    model: &Model,
+    wire: &Wire,
+    memo: Option<(&mut Memo, &Keys)>,
+    part: Option<Part>,
+) -> Rendered {
+    let part = part.filter(|_| memo.is_none());
     let mut tera = tera::Tera::new();
     tera.autoescape_on(Vec::<&str>::new());
     for (name, body) in TEMPLATES {
@@ -142,6 +154,9 @@ pub fn render_with(model: &Model, wire: &Wire, memo: Option<(&mut Memo, &Keys)>)
         let mut context = plan::context_plan(model, wire, &envelope, id, subs);
         let mut files = Rendered::new();
         renderer.context(&context, &root, &contracts, &mut files);
+        if let Some(part) = part {
+            part(std::mem::take(&mut files));
+        }
         (key, files, plan::Summary::of(&mut context), false)
     });
     let mut previous = previous;

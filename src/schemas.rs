@@ -33,16 +33,48 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
     let routes = asyncapi::Routes::of(model, wire);
     let mut files: Rendered = model
         .event_ids()
-        .map(|e| {
-            let path = routes.schema_paths[e.index()].clone();
-            (path, event_schema(model, e), Owner::Storm)
-        })
+        .map(|e| schema_file(model, &routes, e))
         .collect();
     for context in model.context_ids() {
-        let body = asyncapi::document(model, wire, &routes, context).to_yaml();
-        files.push((document_path(model, context), body, Owner::Storm));
+        files.push(document_file(model, wire, &routes, context));
     }
     files
+}
+
+/// [`render`] a context at a time: each context's schemas and document go to
+/// `part` as soon as they are built.
+pub fn render_parts(model: &Model, wire: &Wire, part: &dyn Fn(Rendered)) {
+    let routes = asyncapi::Routes::of(model, wire);
+    for context in model.context_ids() {
+        let mut files: Rendered = routes
+            .published(context)
+            .iter()
+            .map(|&e| schema_file(model, &routes, e))
+            .collect();
+        files.push(document_file(model, wire, &routes, context));
+        part(files);
+    }
+}
+
+/// An event's JSON Schema, where it goes.
+fn schema_file(
+    model: &Model,
+    routes: &asyncapi::Routes,
+    event: EventId,
+) -> (PathBuf, String, Owner) {
+    let path = routes.schema_paths[event.index()].clone();
+    (path, event_schema(model, event), Owner::Storm)
+}
+
+/// A context's AsyncAPI document, where it goes.
+fn document_file(
+    model: &Model,
+    wire: &Wire,
+    routes: &asyncapi::Routes,
+    context: ContextId,
+) -> (PathBuf, String, Owner) {
+    let body = asyncapi::document(model, wire, routes, context).to_yaml();
+    (document_path(model, context), body, Owner::Storm)
 }
 
 /// [`render`], with each context's files of earlier renders kept in `memo`

@@ -77,11 +77,15 @@ pub type FileState = (u64, u128);
 
 /// Size and change time of a regular file, not a link to one (see [`changed`]).
 pub fn metadata(path: &Path) -> Option<FileState> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
+    state_of(&std::fs::symlink_metadata(path).ok()?)
+}
+
+/// [`metadata`] of a file already looked at (or open).
+pub fn state_of(meta: &std::fs::Metadata) -> Option<FileState> {
     if !meta.is_file() {
         return None;
     }
-    Some((meta.len(), changed(&meta)?))
+    Some((meta.len(), changed(meta)?))
 }
 
 /// Change time of a directory, not a link to one (see [`changed`]).
@@ -277,19 +281,35 @@ pub struct Seen {
     pub files: HashMap<PathBuf, FileState>,
 }
 
+/// A file a run left below `out` (relative to it), as its stamp records it: who
+/// owns it and, for storm's own, the checksum its marker states.
+pub struct Left<'a> {
+    pub path: &'a Path,
+    pub owner: Owner,
+    pub checksum: Option<&'a str>,
+}
+
+impl<'a> Left<'a> {
+    /// Each of `files`, as the run leaves it.
+    pub fn all(files: &'a BTreeMap<PathBuf, Output>) -> Vec<Left<'a>> {
+        files
+            .iter()
+            .map(|(path, output)| Left {
+                path,
+                owner: output.owner,
+                checksum: crate::ownership::stated_checksum(path, &output.content),
+            })
+            .collect()
+    }
+}
+
 /// Records that `out` holds exactly `files` (just written or found unchanged).
 /// `seen` is what the comparison found before the run wrote `written` (paths
 /// relative to `out`): the size and change time of any other file are taken
 /// from it rather than asked for again. A file changed since it was seen shows
 /// a later change time than recorded, which can only make the next run look
 /// at it, never trust it.
-pub fn record(
-    out: &Path,
-    key: &Key,
-    files: &BTreeMap<PathBuf, Output>,
-    seen: &Seen,
-    written: &[PathBuf],
-) {
+pub fn record(out: &Path, key: &Key, files: &[Left], seen: &Seen, written: &[PathBuf]) {
     let (Some(path), Ok(absolute)) = (stamp_path(out), std::path::absolute(out)) else {
         return;
     };
@@ -334,22 +354,19 @@ pub fn record(
     }
     // Then every file, a line each, made on every core (the files just written
     // are asked for their size and change time).
-    let written: HashSet<&PathBuf> = written.iter().collect();
-    let files: Vec<(&PathBuf, &Output)> = files.iter().collect();
-    let lines = crate::parallel::runs(&files, |part| {
+    let written: HashSet<&Path> = written.iter().map(PathBuf::as_path).collect();
+    let lines = crate::parallel::runs(files, |part| {
         let mut lines = String::new();
-        for &(relative, output) in part {
+        for file in part {
+            let relative = file.path;
             let name = relative.to_str().filter(|n| !n.contains('\n'))?;
             let found = match seen.files.get(relative) {
                 Some(found) if !written.contains(relative) => Some(*found),
                 _ => metadata(&out.join(relative)),
             };
             let (size, modified) = found?;
-            let (owner, checksum) = match output.owner {
-                Owner::Storm => (
-                    "storm",
-                    crate::ownership::stated_checksum(relative, &output.content).unwrap_or("-"),
-                ),
+            let (owner, checksum) = match file.owner {
+                Owner::Storm => ("storm", file.checksum.unwrap_or("-")),
                 Owner::User => ("user", "-"),
             };
             let _ = writeln!(lines, "{owner} {size} {modified} {checksum} {name}");

@@ -2,6 +2,8 @@
 //! disk below `out`, then write it (atomically, only what changed) or, for
 //! `--check`, describe the difference. storm touches only files it owns
 //! (see [`crate::ownership`]) and hand-written files it is asked to create.
+//! An output folder that does not exist yet needs no comparison: it is built
+//! beside, as the targets render, and renamed into place ([`Staging`]).
 
 use crate::generate::{Output, Owner};
 use crate::ownership::{self, State};
@@ -68,6 +70,12 @@ pub fn plan(
     force: bool,
     recorded: &crate::stamp::Recorded,
 ) -> io::Result<Plan> {
+    if let Some(to) = std::fs::read_link(out).ok().filter(|_| !out.exists()) {
+        return Err(io::Error::other(format!(
+            "it is a symbolic link to `{}`, which does not exist; create that folder, or remove the link",
+            to.display()
+        )));
+    }
     if out.exists() && !out.is_dir() {
         return Err(io::Error::other(format!(
             "`{}` exists and is not a directory",
@@ -330,6 +338,156 @@ impl Plan {
             out.push((path.as_path(), entry.0, entry.1, entry.2));
         }
         out
+    }
+}
+
+/// A new output folder, built beside where it goes and renamed into place once
+/// complete: its files need no temporary names of their own (nor a rename
+/// each), a reader never sees half a tree at `out`, and a run that fails or is
+/// stopped leaves nothing there. Dropped unfinished, it removes what it wrote.
+pub struct Staging {
+    out: PathBuf,
+    dir: PathBuf,
+    /// Every folder below `dir` made so far, relative to it.
+    made: std::sync::Mutex<HashSet<PathBuf>>,
+    finished: bool,
+}
+
+/// Whether a run can build its output in a [`Staging`] folder.
+pub enum Start {
+    Staged(Staging),
+    /// Something stands at `out` (a link, even a dangling one, too): the run
+    /// compares with it and writes in place.
+    InPlace,
+    /// The staging folder of a run that was stopped before it finished stands
+    /// beside `out`: the run writes in place, and the folder can be deleted.
+    Leftover(PathBuf),
+}
+
+/// A file written into a [`Staging`] folder, as the stamp needs it: the rest
+/// of it is on disk only.
+pub struct Staged {
+    pub path: PathBuf,
+    pub owner: Owner,
+    pub checksum: Option<String>,
+    pub state: Option<FileState>,
+}
+
+impl Staging {
+    /// A staging folder for `out` (`.name.storm-tmp` beside it), made now, when
+    /// nothing stands at `out` yet; its parent folders are made too.
+    pub fn start(out: &Path) -> Start {
+        match std::fs::symlink_metadata(out) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            _ => return Start::InPlace,
+        }
+        // `out` as its parent and name: `gen/.` is `gen`.
+        let (Some(parent), Some(name)) = (out.parent(), out.file_name()) else {
+            return Start::InPlace;
+        };
+        let mut staged = std::ffi::OsString::from(".");
+        staged.push(name);
+        staged.push(TEMP_SUFFIX);
+        let dir = parent.join(staged);
+        if !parent.as_os_str().is_empty() && std::fs::create_dir_all(parent).is_err() {
+            return Start::InPlace;
+        }
+        match std::fs::create_dir(&dir) {
+            Ok(()) => Start::Staged(Staging {
+                out: parent.join(name),
+                dir,
+                made: Default::default(),
+                finished: false,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Start::Leftover(dir),
+            Err(_) => Start::InPlace,
+        }
+    }
+
+    /// Writes `files` (paths relative to `out`) into the staging folder, on every
+    /// core, keeping of each only what the stamp needs.
+    pub fn write(&self, mut files: Vec<(PathBuf, Output)>) -> io::Result<Vec<Staged>> {
+        files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let by_dir: Vec<&[(PathBuf, Output)]> = files
+            .chunk_by(|a, b| a.0.parent() == b.0.parent())
+            .collect();
+        let written = crate::parallel::each(&by_dir, |files| {
+            if let Some(parent) = files[0].0.parent() {
+                self.make(parent)?;
+            }
+            files
+                .iter()
+                .map(|(path, output)| {
+                    use std::io::Write as _;
+                    // Nothing is overwritten: the folder is new, and each path comes once.
+                    let mut file = std::fs::File::create_new(self.dir.join(path))?;
+                    file.write_all(output.content.as_bytes())?;
+                    let state = file
+                        .metadata()
+                        .ok()
+                        .and_then(|m| crate::stamp::state_of(&m));
+                    let checksum = match output.owner {
+                        Owner::Storm => ownership::stated_checksum(path, &output.content),
+                        Owner::User => None,
+                    };
+                    Ok(Staged {
+                        path: path.clone(),
+                        owner: output.owner,
+                        checksum: checksum.map(str::to_owned),
+                        state,
+                    })
+                })
+                .collect::<io::Result<Vec<Staged>>>()
+        });
+        let mut staged = Vec::with_capacity(files.len());
+        for part in written {
+            staged.append(&mut part?);
+        }
+        Ok(staged)
+    }
+
+    /// Makes `relative` and its parents below the staging folder, each once.
+    fn make(&self, relative: &Path) -> io::Result<()> {
+        if relative.as_os_str().is_empty() {
+            return Ok(());
+        }
+        let known = |made: &HashSet<PathBuf>| made.contains(relative);
+        if known(&crate::parallel::lock(&self.made)) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(self.dir.join(relative))?;
+        let mut made = crate::parallel::lock(&self.made);
+        for dir in relative.ancestors() {
+            if dir.as_os_str().is_empty() || !made.insert(dir.to_path_buf()) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every folder made below `out`, relative to it (`out` itself as `.`).
+    pub fn folders(&self) -> Vec<PathBuf> {
+        let made = crate::parallel::lock(&self.made);
+        let mut folders: Vec<PathBuf> = made.iter().cloned().collect();
+        folders.push(PathBuf::from("."));
+        folders.sort_unstable();
+        folders
+    }
+
+    /// Puts the finished tree in place at `out`. Fails if something was put
+    /// there meanwhile; the staging folder is then removed.
+    pub fn finish(mut self) -> io::Result<()> {
+        std::fs::rename(&self.dir, &self.out)?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
