@@ -1025,7 +1025,7 @@ fn run_generate(
 /// in place at `out` when complete. On any error nothing is left at `out`.
 #[allow(clippy::too_many_arguments)]
 fn staged(
-    staging: crate::writer::Staging,
+    mut staging: crate::writer::Staging,
     out: &Path,
     model: &crate::model::Model,
     wire: &Wire,
@@ -1040,6 +1040,12 @@ fn staged(
     let long = std::sync::Mutex::new(Vec::new());
     let failed = std::sync::Mutex::new(None);
     use crate::parallel::lock;
+    if let Err(e) = staging.premake(crate::generate::folders(model, targets)) {
+        return (
+            fail(format!("cannot write below `{}`: {e}", out.display())),
+            None,
+        );
+    }
     let delivered = time("render and write", || {
         crate::generate::delivered(model, wire, targets, &|files| {
             let mut too_long: Vec<PathBuf> = files
@@ -1081,27 +1087,30 @@ fn staged(
     }
     let mut written = crate::parallel::unlocked(written);
     written.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    let folders = match staging.finish() {
+        Ok(folders) => folders,
+        Err(e) => {
+            let why = if out.exists() {
+                "something was put there while storm generated, so nothing was written: run again"
+            } else {
+                "nothing was written"
+            };
+            return (
+                fail(format!(
+                    "cannot put the generated files in place at `{}`: {e}; {why}",
+                    out.display()
+                )),
+                None,
+            );
+        }
+    };
     let seen = crate::stamp::Seen {
-        dirs: staging.folders(),
+        dirs: folders,
         files: written
             .iter()
             .filter_map(|file| Some((file.path.clone(), file.state?)))
             .collect(),
     };
-    if let Err(e) = staging.finish() {
-        let why = if out.exists() {
-            "something was put there while storm generated, so nothing was written: run again"
-        } else {
-            "nothing was written"
-        };
-        return (
-            fail(format!(
-                "cannot put the generated files in place at `{}`: {e}; {why}",
-                out.display()
-            )),
-            None,
-        );
-    }
     time("record stamp", || {
         let left: Vec<crate::stamp::Left> = written
             .iter()

@@ -112,6 +112,20 @@ pub fn delivered(
     each_target(model, wire, targets, None, deliver)
 }
 
+/// The folders most of the targets' files go into, known from the model before
+/// anything is rendered: those of the Rust and schemas targets (thousands of
+/// files), not every one, and maybe some that stay empty.
+pub fn folders(model: &Model, targets: Targets) -> Vec<PathBuf> {
+    let mut folders = Vec::new();
+    if targets.rust {
+        folders.extend(crate::rust_target::folders(model));
+    }
+    if targets.schemas {
+        folders.extend(crate::schemas::folders(model));
+    }
+    folders
+}
+
 /// What takes rendered and marked files, in parts, on any thread.
 pub type Deliver<'a> = &'a (dyn Fn(Vec<(PathBuf, Output)>) + Sync);
 

@@ -103,6 +103,20 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
     render_with(model, wire, None, None)
 }
 
+/// The folders of `rust/` that the files of most models' contexts go into,
+/// known before anything is rendered (see [`crate::writer::Staging::premake`]).
+pub fn folders(model: &Model) -> Vec<PathBuf> {
+    let crates = PathBuf::from("rust/crates");
+    let mut folders = vec![crates.join("contracts/src")];
+    for id in model.context_ids() {
+        let service = crates.join(plan::package(model.context(id)));
+        for sub in ["src/aggregates", "src/behaviour", "tests"] {
+            folders.push(service.join(sub));
+        }
+    }
+    folders
+}
+
 /// What takes a context's files as soon as they are rendered, on the worker
 /// that rendered them (to be written while the others render).
 pub type Part<'a> = &'a (dyn Fn(Rendered) + Sync);

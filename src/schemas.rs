@@ -163,6 +163,14 @@ fn context_files(
     }
 }
 
+/// The folders of `schemas/`, one per context, known before anything is rendered.
+pub fn folders(model: &Model) -> Vec<PathBuf> {
+    model
+        .context_ids()
+        .filter_map(|c| document_path(model, c).parent().map(PathBuf::from))
+        .collect()
+}
+
 /// `schemas/<context>/asyncapi.yaml`.
 fn document_path(model: &Model, context: ContextId) -> PathBuf {
     PathBuf::from(format!(

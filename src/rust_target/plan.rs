@@ -827,6 +827,11 @@ fn dedup_events(refs: &[crate::model::Ref<EventId>]) -> Vec<EventId> {
     out
 }
 
+/// Folder and package name of a context's service crate (`ordering-service`).
+pub fn package(context: &crate::model::Context) -> String {
+    format!("{}-service", kebab(&context.name.name))
+}
+
 /// The plan of one context; `subs` are its subscriptions, in the model's order
 /// ([`Model::subscriptions`] of this context).
 pub fn context_plan(
@@ -838,7 +843,7 @@ pub fn context_plan(
 ) -> ContextPlan {
     let context = model.context(id);
     let module = snake_ident(&context.name.name);
-    let package = format!("{}-service", kebab(&context.name.name));
+    let package = package(context);
     let lib = package.replace('-', "_");
     let no_box = |_| false;
 
