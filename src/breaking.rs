@@ -600,21 +600,140 @@ impl<'m> Walker<'m> {
 /// (relative to `repo_dir`), else a git revision of the repository around
 /// `repo_dir`, read at the same `model_paths` as the current model. With it, the
 /// notes a reader of the comparison should see (see [`Revision::notes`]).
+///
+/// With `config` (the `storm.yaml` the model paths come from, and its `model`
+/// entries), a revision is read at the paths that file named at that revision
+/// when they differ: a model moved since (`git mv model storms`, and
+/// `storm.yaml` edited to match) is compared where it was, not as an empty model.
 pub fn analyze_against(
     repo_dir: &Path,
     against: &str,
     model_paths: &[PathBuf],
+    config: Option<(&Path, &[&str])>,
     backend: Backend,
 ) -> Result<(Analysis, Vec<String>), String> {
     let as_path = repo_dir.join(against);
     if !against.is_empty() && as_path.exists() {
         return Ok((analysis::analyze(&[as_path], backend), Vec::new()));
     }
+    let mut notes = Vec::new();
+    let then = match config {
+        Some((config, now)) => models_named_at(repo_dir, against, config)?
+            .filter(|(_, entries)| entries.iter().map(String::as_str).ne(now.iter().copied()))
+            .map(|(paths, entries)| {
+                let entries: Vec<String> = entries.iter().map(|e| format!("`{e}`")).collect();
+                notes.push(format!(
+                    "`{}` at `{against}` names the model {}: it is read from there",
+                    display_path(config),
+                    entries.join(", ")
+                ));
+                paths
+            }),
+        None => None,
+    };
+    let model_paths = then.as_deref().unwrap_or(model_paths);
     let revision = read_revision(repo_dir, against, model_paths)?;
-    Ok((
-        analysis::analyze_texts(revision.files, backend),
-        revision.notes,
-    ))
+    notes.extend(revision.notes);
+    Ok((analysis::analyze_texts(revision.files, backend), notes))
+}
+
+/// The model paths a config named at a revision, and its entries as written.
+type NamedThen = (Vec<PathBuf>, Vec<String>);
+
+/// The model paths `config` named at git revision `rev` (relative to
+/// `repo_dir`, globs matched against the files of that revision), and its
+/// entries as written; `None` when it was not there or cannot be read as a
+/// config then.
+fn models_named_at(repo_dir: &Path, rev: &str, config: &Path) -> Result<Option<NamedThen>, String> {
+    let base = std::fs::canonicalize(repo_dir)
+        .map_err(|e| format!("cannot read `{}`: {e}", display_path(repo_dir)))?;
+    let config = std::fs::canonicalize(base.join(config)).unwrap_or_else(|_| base.join(config));
+    let dir = config.parent().unwrap_or(&base).to_path_buf();
+    let (top, commit) = repository(&dir, rev)?;
+    let top_real = std::fs::canonicalize(&top).unwrap_or_else(|_| top.clone());
+    let Some(relative) = repo_relative(&base, &top_real, &config) else {
+        return Ok(None);
+    };
+    let AtRevision::Files(found) = tree_files(&top, &commit, rev, &relative)? else {
+        return Ok(None);
+    };
+    let oids: Vec<&str> = found.iter().map(|(_, oid)| oid.as_str()).collect();
+    let Some(text) = cat_blobs(&top, &oids)?.pop() else {
+        return Ok(None);
+    };
+    let Some(entries) = String::from_utf8(text)
+        .ok()
+        .and_then(|text| crate::config::model_entries(&text))
+        .filter(|entries| !entries.is_empty())
+    else {
+        return Ok(None);
+    };
+    let dir_relative = repo_relative(&base, &top_real, &dir).unwrap_or_default();
+    let mut paths = Vec::new();
+    for entry in &entries {
+        if !entry.contains(['*', '?', '[']) {
+            paths.push(dir.join(entry.trim_end_matches('/')));
+            continue;
+        }
+        // A glob matches the files of the revision (or a folder above them).
+        let Ok(pattern) = glob::Pattern::new(entry) else {
+            return Ok(None);
+        };
+        let options = glob::MatchOptions {
+            require_literal_separator: true,
+            ..Default::default()
+        };
+        let AtRevision::Files(files) = tree_files(&top, &commit, rev, &dir_relative)? else {
+            continue;
+        };
+        let prefix = if dir_relative.is_empty() {
+            String::new()
+        } else {
+            format!("{dir_relative}/")
+        };
+        for (name, _) in files {
+            let Some(below) = name.strip_prefix(&prefix) else {
+                continue;
+            };
+            if Path::new(below)
+                .ancestors()
+                .any(|p| !p.as_os_str().is_empty() && pattern.matches_path_with(p, options))
+            {
+                paths.push(dir.join(below));
+            }
+        }
+    }
+    Ok(Some((paths, entries)))
+}
+
+/// The top folder of the git repository around `dir`, and the commit `rev`
+/// names there.
+fn repository(dir: &Path, rev: &str) -> Result<(PathBuf, String), String> {
+    let top = git(dir, &["rev-parse", "--show-toplevel"], None).map_err(|e| {
+        format!(
+            "`{}` is not in a git repository, so `{rev}` cannot be read ({e}); to compare against a directory, give its path",
+            display_path(dir)
+        )
+    })?;
+    let top = PathBuf::from(top.trim_end_matches(['\n', '\r']));
+    let commit = git(
+        &top,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &format!("{rev}^{{commit}}"),
+        ],
+        None,
+    )
+    .map_err(|_| {
+        format!(
+            "unknown revision `{rev}` in the git repository at `{}`; give a branch, tag or commit (`HEAD`, `main`, `origin/main`, `v1.2.0`)",
+            display_path(&top)
+        )
+    })?;
+    Ok((top, commit.trim().to_string()))
 }
 
 /// A model read at a git revision.
@@ -662,31 +781,7 @@ pub fn read_revision(
         .map(|p| normalize(&base.join(p)))
         .and_then(|p| p.ancestors().find(|a| a.is_dir()).map(Path::to_path_buf))
         .unwrap_or_else(|| base.clone());
-    let top = git(&probe, &["rev-parse", "--show-toplevel"], None).map_err(|e| {
-        format!(
-            "`{}` is not in a git repository, so `{rev}` cannot be read ({e}); to compare against a directory, give its path",
-            display_path(&probe)
-        )
-    })?;
-    let top = PathBuf::from(top.trim_end_matches(['\n', '\r']));
-    let commit = git(
-        &top,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            &format!("{rev}^{{commit}}"),
-        ],
-        None,
-    )
-    .map_err(|_| {
-        format!(
-            "unknown revision `{rev}` in the git repository at `{}`; give a branch, tag or commit (`HEAD`, `main`, `origin/main`, `v1.2.0`)",
-            display_path(&top)
-        )
-    })?;
-    let commit = commit.trim().to_string();
+    let (top, commit) = repository(&probe, rev)?;
     let top_real = std::fs::canonicalize(&top).unwrap_or_else(|_| top.clone());
     let mut blobs: BTreeMap<String, String> = BTreeMap::new();
     let mut notes = Vec::new();

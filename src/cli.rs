@@ -636,10 +636,20 @@ fn breaking(model: &ModelArgs, args: &ReportArgs, against: &str) -> i32 {
         return code;
     }
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let (old, notes) = match breaking::analyze_against(&cwd, against, &setup.inputs, backend) {
-        Ok(old) => old,
-        Err(e) => return fail(e),
+    // Model paths from storm.yaml are those it named at the revision.
+    let entries;
+    let config = match setup.config.as_ref() {
+        Some(found) if model.models.is_empty() && !found.models.is_empty() => {
+            entries = found.config.model.entries();
+            Some((found.path.as_path(), entries.as_slice()))
+        }
+        _ => None,
     };
+    let (old, notes) =
+        match breaking::analyze_against(&cwd, against, &setup.inputs, config, backend) {
+            Ok(old) => old,
+            Err(e) => return fail(e),
+        };
     if old.diagnostics.has_errors() {
         for d in old
             .diagnostics

@@ -340,6 +340,20 @@ pub fn read(path: &Path) -> Result<Found, ConfigError> {
     }
 }
 
+/// The `model` entries of a config's text, as written; `None` when the text is
+/// not a config storm reads.
+pub fn model_entries(text: &str) -> Option<Vec<String>> {
+    let config = parse(text).ok()?;
+    Some(
+        config
+            .model
+            .entries()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
 fn parse(text: &str) -> Result<Config, serde_yaml::Error> {
     if text.trim().is_empty() {
         // An empty document has no `version`; say so rather than "invalid type: unit".
@@ -741,7 +755,7 @@ fn validate(
                 format!("namespace `{ns}` {why}"),
             )
             .label("not a valid event source prefix")
-            .help("a namespace is dot-separated lower-case words, e.g. `com.example.shop`"),
+            .help("a namespace is words joined by dots, e.g. `com.example.shop`"),
         );
     }
     if let RoutingTarget::Options(RoutingOptions { kms_key: Some(key) }) = &config.targets.routing

@@ -360,9 +360,14 @@ fn against_a_git_revision() {
         ]
     );
     // analyze_against picks the same revision.
-    let (via, notes) =
-        breaking::analyze_against(dir, "HEAD", &[PathBuf::from("model")], Backend::Eventbridge)
-            .expect("against HEAD");
+    let (via, notes) = breaking::analyze_against(
+        dir,
+        "HEAD",
+        &[PathBuf::from("model")],
+        None,
+        Backend::Eventbridge,
+    )
+    .expect("against HEAD");
     assert_eq!(breaking::compare(&via.model, &new.model), changes);
     assert!(notes.is_empty(), "{notes:?}");
 
@@ -393,6 +398,7 @@ fn against_a_directory() {
         Path::new("."),
         &case.join("old").display().to_string(),
         &[],
+        None,
         Backend::Eventbridge,
     )
     .expect("a directory");
@@ -583,8 +589,8 @@ fn model_not_yet_at_the_revision() {
         "context Shipping {\n  aggregate Parcel {\n    command Ship { to: String } emits ParcelShipped\n    event ParcelShipped { to: String, weight: Decimal? }\n  }\n}\n",
     );
     let paths = [dir.join("shipping.storm")];
-    let (old, notes) =
-        breaking::analyze_against(dir, "HEAD", &paths, Backend::Eventbridge).expect("against HEAD");
+    let (old, notes) = breaking::analyze_against(dir, "HEAD", &paths, None, Backend::Eventbridge)
+        .expect("against HEAD");
     assert!(!old.diagnostics.has_errors(), "{:?}", old.diagnostics.list);
     assert_eq!(notes.len(), 1);
     let new = analyze(&paths, Backend::Eventbridge);
