@@ -1044,12 +1044,12 @@ fn staged(
     args: &ReportArgs,
     started: Option<std::time::Instant>,
 ) -> (i32, Option<crate::writer::Summary>) {
+    use crate::parallel::lock;
     crate::stamp::forget(out);
     let written = std::sync::Mutex::new(Vec::new());
     // Paths with names too long for the file system; the first write error.
     let long = std::sync::Mutex::new(Vec::new());
     let failed = std::sync::Mutex::new(None);
-    use crate::parallel::lock;
     if let Err(e) = staging.premake(crate::generate::folders(model, targets)) {
         return (
             fail(format!("cannot write below `{}`: {e}", out.display())),

@@ -160,8 +160,7 @@ fn each_target(
                 time("render rust", || {
                     // Without a memo to keep, each context is delivered at once.
                     let part = |files| deliver(marked_with(files, None));
-                    let part = rust.is_none().then_some(&part as crate::rust_target::Part);
-                    let files = crate::rust_target::render_with(model, wire, rust, part);
+                    let files = crate::rust_target::render_with(model, wire, rust, Some(&part));
                     deliver(marked_with(files, rust_marks));
                     Ok(())
                 })

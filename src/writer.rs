@@ -454,8 +454,7 @@ impl Staging {
         if relative.as_os_str().is_empty() {
             return Ok(());
         }
-        let known = |made: &HashSet<PathBuf>| made.contains(relative);
-        if known(&crate::parallel::lock(&self.made)) {
+        if crate::parallel::lock(&self.made).contains(relative) {
             return Ok(());
         }
         std::fs::create_dir_all(self.dir.join(relative))?;
