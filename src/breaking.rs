@@ -10,27 +10,38 @@
 //! payload as it was, so it is reported as a compatible change.
 //!
 //! Rules, applied at every level of a payload (an event's fields, and the fields
-//! of every value type it reaches):
+//! of every value type it reaches). A contract must keep working both ways:
+//! stored events are replayed by the new code, and consumers still on the old
+//! contract (its schema, with `additionalProperties: false`, and its generated
+//! Rust types) receive the new events.
 //!
 //! | change | verdict |
 //! |---|---|
 //! | event removed (also: moved to another context, renamed) | breaking |
+//! | event moved from its aggregate to another one, or to the context's externals | breaking: the old aggregate's stored streams hold it |
+//! | the id type of the event's aggregate changed | breaking: the event's key changed |
 //! | field removed | breaking |
 //! | field's type changed (`Int` → `String`, `T` → `[T]`, enum → `String`, ...) | breaking |
 //! | optional field made required (`T?` → `T`) | breaking: stored events without it no longer read |
 //! | required field made optional (`T` → `T?`) | breaking: consumers of the old contract expect it on every event |
 //! | required field added | breaking |
+//! | optional field added | breaking: the old schema allows no other properties |
 //! | enum variant removed | breaking |
+//! | enum variant added | breaking: consumers of the old contract cannot read the new value |
 //! | event's `version` lowered | breaking: versions only go up |
-//! | optional field added, event added, enum variant added | compatible |
+//! | event added, event of the context's externals now recorded by an aggregate | compatible |
 //! | type or enum renamed with the same structure, `version` raised | compatible |
 //!
 //! A breaking change to an event whose `version` was raised (new > old) is
 //! acknowledged instead: the new version is a new contract, with its own schema
-//! file and `dataschema`. Removing an event cannot be acknowledged.
+//! file and `dataschema`. Removing an event, or moving it away from its
+//! aggregate, cannot be acknowledged: the stored events stay where they are.
+//!
+//! Every kind of change has a code (`field-removed`, ...) that `--format json`
+//! prints and `storm explain` explains (`src/explain/changes/`).
 
 use crate::analysis::{self, Analysis};
-use crate::model::{ContextId, EventId, Field, Model, Type, TypeId};
+use crate::model::{ContextId, Event, EventId, EventOwner, Field, Model, Type, TypeId};
 use crate::render::{Style, display_path};
 use crate::render::{escape_data, escape_property};
 use crate::source::{Sources, Span};
@@ -80,6 +91,14 @@ macro_rules! whats {
                     $(What::$variant => $name,)*
                 }
             }
+
+            /// The long explanation `storm explain CODE` prints; its first line
+            /// is the code, its usual verdict and a summary.
+            pub fn explanation(self) -> &'static str {
+                match self {
+                    $(What::$variant => include_str!(concat!("explain/changes/", $name, ".md")),)*
+                }
+            }
         }
     };
 }
@@ -87,6 +106,8 @@ macro_rules! whats {
 whats! {
     EventRemoved = "event-removed",
     EventAdded = "event-added",
+    OwnerChanged = "owner-changed",
+    AggregateIdChanged = "aggregate-id-changed",
     VersionRaised = "version-raised",
     VersionLowered = "version-lowered",
     FieldRemoved = "field-removed",
@@ -156,6 +177,10 @@ impl Change {
             )),
             (Kind::Breaking, What::EventRemoved) => Some(
                 "consumers of the event and stored events lose their contract; keep the event until none is left (a removal cannot be acknowledged with a version)"
+                    .to_string(),
+            ),
+            (Kind::Breaking, What::OwnerChanged) => Some(
+                "stored events stay with the aggregate that recorded them: keep the event there, and give the new owner an event of its own (a move cannot be acknowledged with a version)"
                     .to_string(),
             ),
             (Kind::Breaking, What::VersionLowered) => Some(format!(
@@ -235,6 +260,7 @@ pub fn compare(old: &Model, new: &Model) -> Vec<Change> {
                 span: Some(new_event.name.span),
             });
         }
+        walker.owner((old_event, new_event), &mut found);
         walker.fields(
             (&old_event.fields, old_event.context),
             (&new_event.fields, new_event.context),
@@ -244,7 +270,8 @@ pub fn compare(old: &Model, new: &Model) -> Vec<Change> {
         for f in found {
             let kind = match (f.breaking, f.what) {
                 (false, _) => Kind::Compatible,
-                (true, What::VersionLowered) => Kind::Breaking,
+                // The stored events stay where they are, whatever the version says.
+                (true, What::VersionLowered | What::OwnerChanged) => Kind::Breaking,
                 (true, _) if new_version > old_version => Kind::Acknowledged,
                 (true, _) => Kind::Breaking,
             };
@@ -388,9 +415,11 @@ impl<'m> Walker<'m> {
                 } else {
                     What::FieldAddedRequired
                 },
-                breaking: !optional,
+                breaking: true,
                 message: if optional {
-                    format!("optional field `{PATH}` (`{ty}`) was added")
+                    format!(
+                        "optional field `{PATH}` (`{ty}`) was added; the old schema allows no other properties, so consumers that validate against it reject events that carry it"
+                    )
                 } else {
                     format!("required field `{PATH}` (`{ty}`) was added")
                 },
@@ -398,6 +427,71 @@ impl<'m> Walker<'m> {
             });
         }
         cut
+    }
+
+    /// Compares what records an event: its aggregate (by name, and the type of
+    /// that aggregate's id, which is the event's key) or the context's externals.
+    fn owner(&mut self, (old, new): (&Event, &Event), out: &mut Vec<Found>) {
+        let aggregate = |model: &'m Model, event: &Event| match event.owner {
+            EventOwner::Aggregate(a) => Some(model.aggregate(a)),
+            EventOwner::Context => None,
+        };
+        let (old_model, new_model) = (self.old, self.new);
+        let moved = |breaking, message: String| Found {
+            path: String::new(),
+            what: What::OwnerChanged,
+            breaking,
+            message,
+            span: Some(new.name.span),
+        };
+        match (aggregate(old_model, old), aggregate(new_model, new)) {
+            (Some(o), Some(n)) if o.name.name != n.name.name => out.push(moved(
+                true,
+                format!(
+                    "the event was recorded by aggregate `{}` and is now recorded by `{}`; `{0}`'s stored streams hold it and no longer replay, and its key (the aggregate id) now names a `{1}`",
+                    o.name.name, n.name.name
+                ),
+            )),
+            (Some(o), Some(n)) => {
+                let mut id = Vec::new();
+                self.ty(
+                    (&o.id.ty, o.context),
+                    (&n.id.ty, n.context),
+                    "",
+                    field_span(&n.id),
+                    &mut id,
+                );
+                if id.iter().any(|f| f.breaking) {
+                    out.push(Found {
+                        path: String::new(),
+                        what: What::AggregateIdChanged,
+                        breaking: true,
+                        message: format!(
+                            "the id of aggregate `{}` changed type from `{}` to `{}`; it is the event's key, and names the stream each stored event belongs to",
+                            n.name.name,
+                            old_model.type_name(&o.id.ty, o.context),
+                            new_model.type_name(&n.id.ty, n.context)
+                        ),
+                        span: Some(field_span(&n.id)),
+                    });
+                }
+            }
+            (Some(o), None) => out.push(moved(
+                true,
+                format!(
+                    "the event was recorded by aggregate `{}` and is now emitted by the context's externals; `{0}`'s stored streams hold it and no longer replay, and it has no aggregate id any more",
+                    o.name.name
+                ),
+            )),
+            (None, Some(n)) => out.push(moved(
+                false,
+                format!(
+                    "the event was emitted by the context's externals and is now recorded by aggregate `{}`, whose id it now carries",
+                    n.name.name
+                ),
+            )),
+            (None, None) => {}
+        }
     }
 
     /// Compares two types at `path`; `at` is the new field they belong to.
@@ -497,9 +591,9 @@ impl<'m> Walker<'m> {
                         out.push(Found {
                             path: path.to_string(),
                             what: What::VariantAdded,
-                            breaking: false,
+                            breaking: true,
                             message: format!(
-                                "variant `{}` was added to enum `{}` of `{PATH}`",
+                                "variant `{}` was added to enum `{}` of `{PATH}`; consumers of the old contract cannot read it (neither the old schema's `enum` nor their generated Rust enum has it)",
                                 v.name.name,
                                 new_name()
                             ),
@@ -1091,14 +1185,15 @@ pub fn human(sources: &Sources, change: &Change, style: Style) -> String {
     out
 }
 
+/// A change as JSON: the keys of a diagnostic of `--format json` (cli.md), so that
+/// one reader takes both, then what is particular to a change.
 #[derive(Serialize)]
 struct JsonChange<'a> {
-    kind: Kind,
-    change: &'static str,
-    event: &'a str,
-    field: Option<&'a str>,
-    old_version: Option<u32>,
-    new_version: Option<u32>,
+    /// What changed (`field-removed`, ...; `storm explain` knows each).
+    code: &'static str,
+    /// `error` for a breaking change, `warning` for an acknowledged one, `note`
+    /// for a compatible one.
+    severity: &'static str,
     message: String,
     file: Option<String>,
     line: Option<usize>,
@@ -1106,6 +1201,11 @@ struct JsonChange<'a> {
     end_line: Option<usize>,
     end_column: Option<usize>,
     help: Option<String>,
+    kind: Kind,
+    event: &'a str,
+    field: Option<&'a str>,
+    old_version: Option<u32>,
+    new_version: Option<u32>,
 }
 
 /// One JSON object on one line.
@@ -1119,12 +1219,12 @@ pub fn json(sources: &Sources, change: &Change) -> String {
         )
     });
     let value = JsonChange {
-        kind: change.kind,
-        change: change.what.as_str(),
-        event: &change.event,
-        field: change.field.as_deref(),
-        old_version: change.old_version,
-        new_version: change.new_version,
+        code: change.what.as_str(),
+        severity: match change.kind {
+            Kind::Breaking => "error",
+            Kind::Acknowledged => "warning",
+            Kind::Compatible => "note",
+        },
         message: change.sentence(),
         file: place.as_ref().map(|p| p.0.clone()),
         line: place.as_ref().map(|p| p.1.0),
@@ -1132,6 +1232,11 @@ pub fn json(sources: &Sources, change: &Change) -> String {
         end_line: place.as_ref().map(|p| p.2.0),
         end_column: place.as_ref().map(|p| p.2.1),
         help: change.help(),
+        kind: change.kind,
+        event: &change.event,
+        field: change.field.as_deref(),
+        old_version: change.old_version,
+        new_version: change.new_version,
     };
     serde_json::to_string(&value).unwrap_or_default()
 }

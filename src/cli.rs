@@ -99,7 +99,8 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         context: Option<String>,
     },
-    /// Print the long explanation of a diagnostic code (all codes without one).
+    /// Print the long explanation of a diagnostic code, or of a change that
+    /// `storm breaking` reports (all of them without one).
     Explain { code: Option<String> },
 }
 
@@ -1239,29 +1240,46 @@ fn diagram(model: &ModelArgs, format: DiagramFormat, context: Option<&str>) -> i
 }
 
 fn explain(code: Option<&str>) -> i32 {
+    use crate::breaking::What;
     match code {
         None => {
             println!("storm's diagnostic codes (`storm explain CODE` for one):\n");
             for code in Code::ALL {
-                let first = code.explanation().lines().next().unwrap_or_default();
-                println!("  {first}");
+                println!("  {}", first_line(code.explanation()));
+            }
+            println!("\nThe changes `storm breaking` reports (`storm explain CHANGE` for one):\n");
+            for what in What::ALL {
+                println!("  {}", first_line(what.explanation()));
             }
             OK
         }
-        Some(name) => match Code::from_name(name.trim_start_matches("storm::")) {
-            Some(code) => {
-                print!("{}", code.explanation());
-                OK
+        Some(name) => {
+            let name = name.trim_start_matches("storm::");
+            let page = Code::from_name(name)
+                .map(Code::explanation)
+                .or_else(|| What::from_name(name).map(What::explanation));
+            match page {
+                Some(page) => {
+                    print!("{page}");
+                    OK
+                }
+                None => {
+                    let names = Code::ALL
+                        .iter()
+                        .map(|c| c.as_str())
+                        .chain(What::ALL.iter().map(|w| w.as_str()));
+                    let hint = crate::resolve::closest(name, names)
+                        .map(|c| format!("did you mean `{c}`? "))
+                        .unwrap_or_default();
+                    fail(format!(
+                        "no diagnostic code or change `{name}`; {hint}`storm explain` lists them all"
+                    ))
+                }
             }
-            None => {
-                let names: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-                let hint = crate::resolve::closest(name, names.iter().copied())
-                    .map(|c| format!("did you mean `{c}`? "))
-                    .unwrap_or_default();
-                fail(format!(
-                    "no diagnostic code `{name}`; {hint}`storm explain` lists them all"
-                ))
-            }
-        },
+        }
     }
+}
+
+fn first_line(page: &str) -> &str {
+    page.lines().next().unwrap_or_default()
 }

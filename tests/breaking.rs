@@ -136,9 +136,10 @@ fn breaking_fixtures() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Every kind of change has a case that is named after it.
+/// Every kind of change has a case that is named after it, and an explanation
+/// (`storm explain CHANGE`) whose verdict a case shows.
 #[test]
-fn every_change_has_a_case() {
+fn every_change_has_a_case_and_an_explanation() {
     let names: Vec<String> = common::entries("tests/fixtures/breaking")
         .iter()
         .map(|p| common::stem(p))
@@ -149,6 +150,33 @@ fn every_change_has_a_case() {
                 .iter()
                 .any(|n| n.split("--").nth(1) == Some(what.as_str())),
             "no fixture is named after `{what}`"
+        );
+        let explanation = what.explanation();
+        let verdict = explanation
+            .strip_prefix(&format!("{what} ("))
+            .and_then(|rest| rest.split_once(')'))
+            .map(|(verdict, _)| verdict)
+            .unwrap_or_else(|| {
+                panic!("the explanation of `{what}` starts with `{what} (verdict)`")
+            });
+        // A breaking verdict has a `breaking--` case; a compatible one an `ok--`
+        // case that is not about acknowledging.
+        let shown = names.iter().any(|n| {
+            let mut parts = n.split("--");
+            let (case, named) = (parts.next(), parts.next());
+            named == Some(what.as_str())
+                && match verdict {
+                    "breaking" => case == Some("breaking"),
+                    "compatible" => case == Some("ok") && !n.contains("acknowledged"),
+                    _ => panic!(
+                        "`{what}`: the verdict `{verdict}` is neither breaking nor compatible"
+                    ),
+                }
+        });
+        assert!(shown, "no case shows `{what}` as {verdict}");
+        assert!(
+            explanation.contains("Example"),
+            "the explanation of `{what}` has no example"
         );
     }
 }
@@ -355,7 +383,7 @@ fn against_a_git_revision() {
             "breaking event-removed Inventory.StockReserved - vSome(1)→vNone",
             "breaking field-removed Ordering.OrderPlaced coupon vSome(1)→vSome(1)",
             "breaking field-type-changed Ordering.OrderPlaced lines[].quantity vSome(1)→vSome(1)",
-            "compatible field-added-optional Ordering.OrderPlaced note vSome(1)→vSome(1)",
+            "breaking field-added-optional Ordering.OrderPlaced note vSome(1)→vSome(1)",
             "compatible event-added Ordering.OrderRejected - vNone→vSome(1)",
         ]
     );
