@@ -83,7 +83,9 @@ impl Arrows {
 }
 
 /// The lifecycle of an aggregate as a Mermaid `stateDiagram-v2`; `None` when the
-/// aggregate has no lifecycle.
+/// aggregate has no lifecycle. A transition is drawn from each state its command
+/// is accepted in: those of its `requires`, or, without any, the start and every
+/// state, as the generated guard accepts it.
 pub fn mermaid_states(model: &Model, aggregate: AggregateId) -> Option<String> {
     let agg = model.aggregate(aggregate);
     if agg.lifecycle.is_empty() {
@@ -109,8 +111,12 @@ pub fn mermaid_states(model: &Model, aggregate: AggregateId) -> Option<String> {
                 state_text(&command.name.name),
                 state_text(&ev.name.name)
             );
+            // Without `requires` the guard accepts the command in every status,
+            // and before the aggregate exists.
             let froms: Vec<String> = if command.requires.is_empty() {
-                vec!["[*]".to_string()]
+                std::iter::once("[*]".to_string())
+                    .chain((0..agg.lifecycle.len()).map(|s| format!("s{s}")))
+                    .collect()
             } else {
                 command
                     .requires
