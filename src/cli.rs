@@ -805,7 +805,7 @@ fn init(dir: &Path) -> i32 {
 }
 
 fn out_dir(setup: &Setup, out: Option<PathBuf>) -> PathBuf {
-    match (out, &setup.config) {
+    let out = match (out, &setup.config) {
         (Some(out), _) => out,
         (None, Some(found)) => shorten(
             &found.dir.join(
@@ -817,7 +817,31 @@ fn out_dir(setup: &Setup, out: Option<PathBuf>) -> PathBuf {
             ),
         ),
         (None, None) => PathBuf::from("generated"),
+    };
+    without_missing_steps(&out)
+}
+
+/// `path` with each `folder/..` whose folder does not exist taken out: the
+/// output directory `x/../y` is `y`, and making it does not leave an empty `x`
+/// behind. A folder that exists stays, so that `..` out of a linked folder goes
+/// where the file system takes it.
+fn without_missing_steps(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        let step_back = component == Component::ParentDir
+            && matches!(out.components().next_back(), Some(Component::Normal(_)))
+            && std::fs::symlink_metadata(&out).is_err();
+        if step_back {
+            out.pop();
+        } else {
+            out.push(component);
+        }
     }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 /// The output directory must not overlap the model: storm owns everything below
