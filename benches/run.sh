@@ -87,6 +87,10 @@ aside() { echo "[ ! -e $1 ] || mv $1 \$(mktemp -d -p $TRASH)/"; }
 for tree in out-M out-L copy-L; do sh -c "$(aside "$WORK/$tree")"; done
 gen_m=$(mean gen-M --warmup 1 --prepare "$(aside "$WORK/out-M")" "$(gen M "$WORK/out-M")")
 gen_l=$(mean gen-L --warmup 1 --prepare "$(aside "$WORK/out-L")" "$(gen L "$WORK/out-L")")
+# Where one fresh generate of L spends its time and memory (src/timings.rs),
+# taken here, before the deletions below slow the disk down.
+sh -c "$(aside "$WORK/out-L")"
+stages=$(STORM_TIMINGS=1 $(gen L "$WORK/out-L") 2>&1 >/dev/null | grep '^timing:' | sed 's/^timing: /  /')
 # No-op: the tree from the last run is current, so nothing is written. One run
 # more first, so that the stamp is older than the files by storm's racy margin.
 $(gen L "$WORK/out-L") >/dev/null 2>&1
@@ -226,3 +230,8 @@ for f in "$WORK"/pathological/*.storm; do
     fi
 done
 row "slowest input of <= 64 KiB ($worst_case)" "$(ms "$worst_s")" "< 1000 ms" "$(verdict 'x < 1' "$worst_s")"
+
+# ---------------------------------------------------------------- stages
+echo
+echo "==== stages of one fresh generate L (STORM_TIMINGS=1; render rows overlap: the targets run together)"
+echo "$stages"
