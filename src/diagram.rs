@@ -1238,11 +1238,12 @@ mod tests {
 
     #[test]
     fn lifecycle() {
+        // PlaceOrder has no `requires`: its guard accepts it in every status.
         let model = fixture::online_store();
         let out = mermaid_states(&model, AggregateId(0)).unwrap();
         assert_eq!(
             out,
-            "stateDiagram-v2\n  state \"Placed\" as s0\n  state \"Paid\" as s1\n  state \"Shipped\" as s2\n  state \"Cancelled\" as s3\n  [*] --> s0 : PlaceOrder / OrderPlaced\n  s0 --> s1 : ConfirmPayment / OrderPaid\n  s0 --> s3 : CancelOrder / OrderCancelled\n  s1 --> s3 : CancelOrder / OrderCancelled\n  s1 --> s2 : MarkShipped / OrderShipped\n"
+            "stateDiagram-v2\n  state \"Placed\" as s0\n  state \"Paid\" as s1\n  state \"Shipped\" as s2\n  state \"Cancelled\" as s3\n  [*] --> s0 : PlaceOrder / OrderPlaced\n  s0 --> s0 : PlaceOrder / OrderPlaced\n  s1 --> s0 : PlaceOrder / OrderPlaced\n  s2 --> s0 : PlaceOrder / OrderPlaced\n  s3 --> s0 : PlaceOrder / OrderPlaced\n  s0 --> s1 : ConfirmPayment / OrderPaid\n  s0 --> s3 : CancelOrder / OrderCancelled\n  s1 --> s3 : CancelOrder / OrderCancelled\n  s1 --> s2 : MarkShipped / OrderShipped\n"
         );
         assert_eq!(mermaid_states(&model, AggregateId(1)), None);
     }
