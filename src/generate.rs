@@ -6,7 +6,7 @@ use crate::model::Model;
 use crate::ownership;
 use crate::source::Sources;
 use crate::timings::time;
-use crate::wire::Wire;
+use crate::wire::{Backend, Wire};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -153,6 +153,12 @@ fn each_target(
         marks = m.marks.each_mut().map(Some);
     }
     let [rust_marks, schemas_marks, routing_marks, docs_marks] = marks;
+    // A run from nothing builds each event's schema once for both targets that
+    // write it (a memo keeps its own texts).
+    let both = targets.schemas && targets.routing && wire.backend == Backend::Eventbridge;
+    let shared = (schemas.is_none() && routing.is_none())
+        .then(|| crate::schemas::EventSchemas::new(model, both));
+    let shared = shared.as_ref();
     std::thread::scope(|scope| {
         let mut running = Vec::new();
         if targets.rust {
@@ -169,11 +175,11 @@ fn each_target(
         if targets.schemas {
             running.push(scope.spawn(|| {
                 time("render schemas", || {
-                    if schemas.is_none() {
+                    if let Some(shared) = shared {
                         // A context at a time, each marked and delivered on this
                         // thread while the Rust target keeps the cores busy.
                         crate::parallel::alone(|| {
-                            crate::schemas::render_parts(model, wire, &|files| {
+                            crate::schemas::render_parts(model, wire, shared, &|files| {
                                 deliver(marked_with(files, None))
                             })
                         });
@@ -188,7 +194,10 @@ fn each_target(
         if targets.routing {
             running.push(scope.spawn(|| {
                 time("render routing", || {
-                    let files = crate::routing::render_with(model, wire, routing)?;
+                    let files = match shared {
+                        Some(shared) => crate::routing::render_sharing(model, wire, shared)?,
+                        None => crate::routing::render_with(model, wire, routing)?,
+                    };
                     deliver(marked_with(files, routing_marks));
                     Ok(())
                 })

@@ -22,6 +22,7 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::generate::{Owner, Rendered};
 use crate::keys::Keys;
 use crate::model::{ContextId, EventId, EventOwner, Model};
+use crate::schemas::EventSchemas;
 use crate::source::Span;
 use crate::wire::{Backend, Wire};
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +44,17 @@ pub fn render(model: &Model, wire: &Wire) -> Result<Rendered, String> {
     render_with(model, wire, None)
 }
 
+/// [`render`], with the event schemas of EventBridge's registry taken from
+/// `schemas`, which the `schemas/` target shares.
+pub fn render_sharing(
+    model: &Model,
+    wire: &Wire,
+    schemas: &EventSchemas,
+) -> Result<Rendered, String> {
+    within_limits(model, wire)?;
+    Ok(owned(fresh(model, wire, Some(schemas))?))
+}
+
 /// [`render`], with what earlier renders built kept in `memo` (`storm watch`):
 /// each part of an AWS template (the model-wide resources, each context's own)
 /// is built again only when its key changed ([`memo`]), the template is split
@@ -53,27 +65,42 @@ pub fn render_with(
     wire: &Wire,
     memo: Option<(&mut Memo, &Keys)>,
 ) -> Result<Rendered, String> {
+    within_limits(model, wire)?;
+    let files = match memo {
+        None => fresh(model, wire, None)?,
+        Some((memo, keys)) => memo.render(model, wire, keys)?,
+    };
+    Ok(owned(files))
+}
+
+/// An error unless every name the backend needs is within the broker's limits.
+fn within_limits(model: &Model, wire: &Wire) -> Result<(), String> {
     // `check` reports these ([`name_limits`]); a library caller gets the first.
-    if let Some(overlong) = overlong_names(model, wire).first() {
-        return Err(format!(
+    match overlong_names(model, wire).first() {
+        Some(overlong) => Err(format!(
             "the {} routing needs a name its broker refuses: {}",
             wire.backend.as_str(),
             overlong.message(wire)
-        ));
+        )),
+        None => Ok(()),
     }
-    let files = match memo {
-        None => fresh(model, wire)?,
-        Some((memo, keys)) => memo.render(model, wire, keys)?,
-    };
-    Ok(files
-        .into_iter()
-        .map(|(path, body)| (PathBuf::from(path), body, Owner::Storm))
-        .collect())
 }
 
-/// The files of `wire.backend`, built from nothing.
-fn fresh(model: &Model, wire: &Wire) -> Result<Vec<(String, String)>, String> {
-    match template(model, wire) {
+fn owned(files: Vec<(String, String)>) -> Rendered {
+    files
+        .into_iter()
+        .map(|(path, body)| (PathBuf::from(path), body, Owner::Storm))
+        .collect()
+}
+
+/// The files of `wire.backend`, built from nothing; the registry's event schemas
+/// from `schemas` when given.
+fn fresh(
+    model: &Model,
+    wire: &Wire,
+    schemas: Option<&EventSchemas>,
+) -> Result<Vec<(String, String)>, String> {
+    match template_with(model, wire, schemas) {
         Some(template) => split(template, wire, &mut yaml),
         None => Ok(kafka::render(model, wire, &Routes::of(model))),
     }
@@ -223,6 +250,15 @@ pub fn name_limits(model: &Model, wire: &Wire, diags: &mut Diagnostics) {
 /// The CloudFormation template of an AWS backend as one tree, before it is split
 /// into stacks; `None` for Kafka.
 pub fn template(model: &Model, wire: &Wire) -> Option<serde_json::Value> {
+    template_with(model, wire, None)
+}
+
+/// [`template`], with the registry's event schemas from `schemas` when given.
+fn template_with(
+    model: &Model,
+    wire: &Wire,
+    schemas: Option<&EventSchemas>,
+) -> Option<serde_json::Value> {
     let options = &wire.routing;
     match wire.backend {
         Backend::Eventbridge => Some(cloudformation::eventbridge(
@@ -230,7 +266,7 @@ pub fn template(model: &Model, wire: &Wire) -> Option<serde_json::Value> {
             wire,
             &Routes::of(model),
             options,
-            None,
+            schemas,
         )),
         Backend::SnsSqs => Some(cloudformation::sns_sqs(
             model,

@@ -42,14 +42,18 @@ pub fn render(model: &Model, wire: &Wire) -> Rendered {
 }
 
 /// [`render`] a context at a time: each context's schemas and document go to
-/// `part` as soon as they are built.
-pub fn render_parts(model: &Model, wire: &Wire, part: &dyn Fn(Rendered)) {
+/// `part` as soon as they are built. The event schemas come from `shared`, which
+/// another target writes too.
+pub fn render_parts(model: &Model, wire: &Wire, shared: &EventSchemas, part: &dyn Fn(Rendered)) {
     let routes = asyncapi::Routes::of(model, wire);
     for context in model.context_ids() {
         let mut files: Rendered = routes
             .published(context)
             .iter()
-            .map(|&e| schema_file(model, &routes, e))
+            .map(|&e| {
+                let path = routes.schema_paths[e.index()].clone();
+                (path, shared.take(model, e), Owner::Storm)
+            })
             .collect();
         files.push(document_file(model, wire, &routes, context));
         part(files);
@@ -64,6 +68,54 @@ fn schema_file(
 ) -> (PathBuf, String, Owner) {
     let path = routes.schema_paths[event.index()].clone();
     (path, event_schema(model, event), Owner::Storm)
+}
+
+/// The JSON Schema of every event, for the two targets that write them: the
+/// `schemas/` files and EventBridge's schema registry in `routing/`. The first to
+/// ask for an event's schema builds it and keeps a copy for the second, which
+/// takes it, so that a run builds each schema once and holds it only between
+/// the two. Both may ask at the same time: the second waits for the first.
+pub struct EventSchemas {
+    slots: Vec<std::sync::Mutex<Slot>>,
+}
+
+enum Slot {
+    Unbuilt,
+    /// Built by one target, waiting for the other.
+    Kept(String),
+    /// Handed to both.
+    Given,
+}
+
+impl EventSchemas {
+    /// `shared`: whether both targets ask; if not, each schema is built when
+    /// asked for and nothing is kept.
+    pub fn new(model: &Model, shared: bool) -> EventSchemas {
+        let events = if shared { model.events.len() } else { 0 };
+        EventSchemas {
+            slots: (0..events)
+                .map(|_| std::sync::Mutex::new(Slot::Unbuilt))
+                .collect(),
+        }
+    }
+
+    /// The schema of `event`, as [`event_schema`] writes it.
+    pub fn take(&self, model: &Model, event: EventId) -> String {
+        let Some(slot) = self.slots.get(event.index()) else {
+            return event_schema(model, event);
+        };
+        let mut slot = crate::parallel::lock(slot);
+        match std::mem::replace(&mut *slot, Slot::Given) {
+            Slot::Kept(text) => text,
+            Slot::Unbuilt => {
+                let text = event_schema(model, event);
+                *slot = Slot::Kept(text.clone());
+                text
+            }
+            // A third asker (none today) builds its own.
+            Slot::Given => event_schema(model, event),
+        }
+    }
 }
 
 /// A context's AsyncAPI document, where it goes.

@@ -6,6 +6,7 @@
 
 use super::{Options, Routes, publishers, stores};
 use crate::model::{ContextId, EventId, Model};
+use crate::schemas::EventSchemas;
 use crate::wire::{Wire, metadata};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -669,14 +670,14 @@ fn pattern_chunks(source: &str, types: Vec<String>) -> Vec<Value> {
     chunks.iter().map(|c| pattern(c)).collect()
 }
 
-/// `schemas`, when given, are the registry's event schemas in model order (as
-/// [`crate::schemas::event_schema`] writes them); otherwise they are written here.
+/// `schemas`, when given, has the registry's event schemas (the `schemas/`
+/// target writes them too); otherwise they are written here.
 pub fn eventbridge(
     model: &Model,
     wire: &Wire,
     routes: &Routes,
     options: &Options,
-    schemas: Option<Vec<String>>,
+    schemas: Option<&EventSchemas>,
 ) -> Value {
     eventbridge_part(model, wire, routes, options, schemas, Scope::All)
         .finish(&eventbridge_description(wire))
@@ -705,10 +706,9 @@ fn eventbridge_part(
     wire: &Wire,
     routes: &Routes,
     options: &Options,
-    schemas: Option<Vec<String>>,
+    schemas: Option<&EventSchemas>,
     scope: Scope,
 ) -> Template {
-    let mut schemas = schemas.map(Vec::into_iter);
     let encryption = Encryption::of(options);
     let mut t = Template::default();
     // The bus, its archive and the registry belong to the model-wide part; a
@@ -756,15 +756,7 @@ fn eventbridge_part(
         (first_id("EventBus"), first_id("SchemaRegistry"), None)
     };
     eventbridge_contexts(
-        model,
-        wire,
-        routes,
-        encryption,
-        &mut schemas,
-        scope,
-        &mut t,
-        &bus,
-        &registry,
+        model, wire, routes, encryption, schemas, scope, &mut t, &bus, &registry,
     );
     if let Some(body) = registry_body {
         t.add(&registry, body);
@@ -779,7 +771,7 @@ fn eventbridge_contexts(
     wire: &Wire,
     routes: &Routes,
     encryption: Encryption,
-    schemas: &mut Option<std::vec::IntoIter<String>>,
+    schemas: Option<&EventSchemas>,
     scope: Scope,
     t: &mut Template,
     bus: &str,
@@ -849,8 +841,8 @@ fn eventbridge_contexts(
         }
         let c = ctx(model, e.context);
         let id = t.ids.take(&format!("{}{}Schema", c.pascal, e.name.name));
-        let content = match schemas.as_mut().and_then(Iterator::next) {
-            Some(content) => content,
+        let content = match schemas {
+            Some(schemas) => schemas.take(model, event),
             None => crate::schemas::event_schema(model, event),
         };
         // A doc comment may say `${AWS::Region}`: CloudFormation substitutes only
