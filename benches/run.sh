@@ -79,8 +79,8 @@ gen() { # $1 = size, $2 = out dir
 # deleted: on ext4 without a journal (this machine's disk) a file created within a
 # minute of many deletions waits while the kernel skips recently freed inodes
 # (`recently_deleted` in the profile), which would time `rm -rf` rather than storm
-# or cp. The moved trees are deleted at the end; the cost of generating right
-# after a deletion is its own row.
+# or cp. The moved trees are deleted at the end; generating and copying right
+# after a deletion are rows of their own (both slow down; cp more than storm).
 TRASH="$WORK/trash"
 mkdir -p "$TRASH"
 aside() { echo "[ ! -e $1 ] || mv $1 \$(mktemp -d -p $TRASH)/"; }
@@ -106,7 +106,9 @@ files_l=$(find "$WORK/out-L" -type f | wc -l)
 bytes_l=$(du -sb "$WORK/out-L" | cut -f1)
 # The same as a user who deletes the output and generates again at once.
 gen_rm_l=$(mean gen-rm-L --warmup 1 --prepare "rm -rf $WORK/out-rm-L" "$(gen L "$WORK/out-rm-L")")
-rm -rf "$WORK/out-rm-L" "$TRASH"
+# And cp -r in the same state, so that the two can be compared there too.
+cp_rm_l=$(mean cp-rm-L --warmup 1 --prepare "rm -rf $WORK/copy-rm-L" "cp -r $WORK/out-L $WORK/copy-rm-L")
+rm -rf "$WORK/out-rm-L" "$WORK/copy-rm-L" "$TRASH"
 
 # Watch: one-line edits of L, from the save to the summary line of the
 # regeneration, end to end (debounce included). Two kinds, five saves each: a
@@ -196,6 +198,7 @@ row "--------------------------------------------" "--------------------" "-----
 row "storm check L" "$(wall_cpu "$check_l" check-L)" "<= 500 ms" "$(verdict 'x <= 0.5' "$check_l")"
 row "storm generate L (fresh output dir)" "$(wall_cpu "$gen_l" gen-L)" "<= 3000 ms" "$(verdict 'x <= 3' "$gen_l")"
 row "  the same right after rm -rf of the last output" "$(wall_cpu "$gen_rm_l" gen-rm-L)" "(info)" ""
+row "  cp -r right after rm -rf of its last copy" "$(wall_cpu "$cp_rm_l" cp-rm-L)" "(info)" ""
 row "storm generate L, no-op (second run)" "$(wall_cpu "$noop_l" noop-L)" "<= 1000 ms" "$(verdict 'x <= 1' "$noop_l")"
 row "  the same without a stamp (fresh clone)" "$(wall_cpu "$noop_cold_l" noop-cold-L)" "(info)" ""
 row "watch L: hotspot added, save to regenerated" "$(ms "$watch_l")" "<= 1000 ms" "$(verdict 'x <= 1' "$watch_l")"
@@ -203,6 +206,7 @@ row "watch L: field added to a consumed event" "$(ms "$watch_field_l")" "<= 1000
 row "peak memory, check L" "${mem_check} MiB" "<= 500 MiB" "$(verdict 'x <= 500' "$mem_check")"
 row "peak memory, generate L" "${mem_gen} MiB" "<= 500 MiB" "$(verdict 'x <= 500' "$mem_gen")"
 row "generate L / cp -r of its output ($(ms "$cp_l"))" "${r_cp}x" "<= 3x" "$(verdict 'x <= 3' "$r_cp")"
+row "  the same, both right after rm -rf" "$(ratio "$gen_rm_l" "$cp_rm_l")x" "(info)" ""
 row "growth: check L / check M ($(ms "$check_m"))" "${r_check}x" "<= 5x" "$(verdict 'x <= 5' "$r_check")"
 row "growth: generate L / generate M ($(ms "$gen_m"))" "${r_gen}x" "<= 5x" "$(verdict 'x <= 5' "$r_gen")"
 echo
