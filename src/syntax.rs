@@ -519,13 +519,25 @@ impl<'t> Parse<'t> {
             .collect()
     }
 
-    /// The span of a pair up to the end of its last child: rules that end in an
-    /// optional part also hold the whitespace pest skipped before trying it.
+    /// The span of a pair from after its doc comments to the end of its last
+    /// child, and of that child's last child, down to a pair without any: rules
+    /// that end in an optional part also hold the whitespace (and comments)
+    /// pest skipped before trying it, and so do rules that end in such a rule
+    /// (`id key: String` ends in a type, which may end in `?`).
     fn tight_span(&self, pair: &Pair<'_, Rule>, offset: usize) -> Span {
         let mut span = self.span(pair, offset);
-        if let Some(last) = pair.clone().into_inner().last() {
-            span.end = (last.as_span().end() + offset) as u32;
+        if let Some(first) = pair
+            .clone()
+            .into_inner()
+            .find(|p| p.as_rule() != Rule::docs)
+        {
+            span.start = (first.as_span().start() + offset) as u32;
         }
+        let mut last = pair.clone();
+        while let Some(child) = last.clone().into_inner().last() {
+            last = child;
+        }
+        span.end = (last.as_span().end() + offset) as u32;
         span
     }
 
