@@ -7,6 +7,7 @@
 //! visited in the order of the model's vectors, so the same model gives the same bytes.
 
 use crate::model::{AggregateId, ContextId, EventOwner, Model};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -83,9 +84,12 @@ impl Arrows {
 }
 
 /// The lifecycle of an aggregate as a Mermaid `stateDiagram-v2`; `None` when the
-/// aggregate has no lifecycle. A transition is drawn from each state its command
-/// is accepted in: those of its `requires`, or, without any, the start and every
-/// state, as the generated guard accepts it.
+/// aggregate has no lifecycle. A transition is drawn from each state of its
+/// command's `requires`. A command without `requires` is accepted in every
+/// status, and before the aggregate exists: it is drawn once from the start,
+/// and a note on the state it leads to says that it comes from any state (an
+/// arrow from every state would grow with states × commands, and Mermaid
+/// draws at most 500 arrows).
 pub fn mermaid_states(model: &Model, aggregate: AggregateId) -> Option<String> {
     let agg = model.aggregate(aggregate);
     if agg.lifecycle.is_empty() {
@@ -96,6 +100,9 @@ pub fn mermaid_states(model: &Model, aggregate: AggregateId) -> Option<String> {
         let _ = writeln!(out, "  state \"{}\" as s{i}", state_text(&state.name.name));
     }
     let mut transitions: Vec<String> = Vec::new();
+    let mut drawn: HashSet<String> = HashSet::new();
+    // State → what leads there from any state, in model order.
+    let mut anywhere: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     // The aggregate's own commands, in model order.
     for command in agg.commands.iter().map(|&c| model.command(c)) {
         for event in &command.emits {
@@ -111,12 +118,12 @@ pub fn mermaid_states(model: &Model, aggregate: AggregateId) -> Option<String> {
                 state_text(&command.name.name),
                 state_text(&ev.name.name)
             );
-            // Without `requires` the guard accepts the command in every status,
-            // and before the aggregate exists.
             let froms: Vec<String> = if command.requires.is_empty() {
-                std::iter::once("[*]".to_string())
-                    .chain((0..agg.lifecycle.len()).map(|s| format!("s{s}")))
-                    .collect()
+                let labels = anywhere.entry(to).or_default();
+                if !labels.contains(&label) {
+                    labels.push(label.clone());
+                }
+                vec!["[*]".to_string()]
             } else {
                 command
                     .requires
@@ -128,13 +135,20 @@ pub fn mermaid_states(model: &Model, aggregate: AggregateId) -> Option<String> {
             };
             for from in froms {
                 let line = format!("  {from} --> s{to} : {label}\n");
-                if !transitions.contains(&line) {
+                if drawn.insert(line.clone()) {
                     transitions.push(line);
                 }
             }
         }
     }
     out.extend(transitions);
+    for (to, labels) in anywhere {
+        let _ = writeln!(
+            out,
+            "  note left of s{to} : from any state, {}",
+            labels.join(", ")
+        );
+    }
     Some(out)
 }
 
@@ -1243,7 +1257,7 @@ mod tests {
         let out = mermaid_states(&model, AggregateId(0)).unwrap();
         assert_eq!(
             out,
-            "stateDiagram-v2\n  state \"Placed\" as s0\n  state \"Paid\" as s1\n  state \"Shipped\" as s2\n  state \"Cancelled\" as s3\n  [*] --> s0 : PlaceOrder / OrderPlaced\n  s0 --> s0 : PlaceOrder / OrderPlaced\n  s1 --> s0 : PlaceOrder / OrderPlaced\n  s2 --> s0 : PlaceOrder / OrderPlaced\n  s3 --> s0 : PlaceOrder / OrderPlaced\n  s0 --> s1 : ConfirmPayment / OrderPaid\n  s0 --> s3 : CancelOrder / OrderCancelled\n  s1 --> s3 : CancelOrder / OrderCancelled\n  s1 --> s2 : MarkShipped / OrderShipped\n"
+            "stateDiagram-v2\n  state \"Placed\" as s0\n  state \"Paid\" as s1\n  state \"Shipped\" as s2\n  state \"Cancelled\" as s3\n  [*] --> s0 : PlaceOrder / OrderPlaced\n  s0 --> s1 : ConfirmPayment / OrderPaid\n  s0 --> s3 : CancelOrder / OrderCancelled\n  s1 --> s3 : CancelOrder / OrderCancelled\n  s1 --> s2 : MarkShipped / OrderShipped\n  note left of s0 : from any state, PlaceOrder / OrderPlaced\n"
         );
         assert_eq!(mermaid_states(&model, AggregateId(1)), None);
     }
