@@ -19,7 +19,7 @@
 //! |---|---|
 //! | event removed (also: moved to another context, renamed) | breaking |
 //! | event moved from its aggregate to another one, or to the context's externals | breaking: the old aggregate's stored streams hold it |
-//! | the id type of the event's aggregate changed | breaking: the event's key changed |
+//! | the id type of the event's aggregate changed its form on the wire | breaking: the event's key changed, stored streams are named by old ids |
 //! | field removed | breaking |
 //! | field's type changed (`Int` → `String`, `T` → `[T]`, enum → `String`, ...) | breaking |
 //! | optional field made required (`T?` → `T`) | breaking: stored events without it no longer read |
@@ -34,8 +34,9 @@
 //!
 //! A breaking change to an event whose `version` was raised (new > old) is
 //! acknowledged instead: the new version is a new contract, with its own schema
-//! file and `dataschema`. Removing an event, or moving it away from its
-//! aggregate, cannot be acknowledged: the stored events stay where they are.
+//! file and `dataschema`. Removing an event, moving it away from its aggregate
+//! or changing that aggregate's id cannot be acknowledged: the stored events
+//! stay where they are.
 //!
 //! Every kind of change has a code (`field-removed`, ...) that `--format json`
 //! prints and `storm explain` explains (`src/explain/changes/`).
@@ -180,7 +181,11 @@ impl Change {
                     .to_string(),
             ),
             (Kind::Breaking, What::OwnerChanged) => Some(
-                "stored events stay with the aggregate that recorded them: keep the event there, and give the new owner an event of its own (a move cannot be acknowledged with a version)"
+                "stored events stay with the aggregate that recorded them, under its name: keep the event (and the aggregate's name) there, and give a new owner an event of its own; a version cannot acknowledge a move"
+                    .to_string(),
+            ),
+            (Kind::Breaking, What::AggregateIdChanged) => Some(
+                "the stored streams are named by ids of the old type: keep the id's type, or declare a new aggregate with the new one; a version cannot acknowledge this"
                     .to_string(),
             ),
             (Kind::Breaking, What::VersionLowered) => Some(format!(
@@ -271,7 +276,9 @@ pub fn compare(old: &Model, new: &Model) -> Vec<Change> {
             let kind = match (f.breaking, f.what) {
                 (false, _) => Kind::Compatible,
                 // The stored events stay where they are, whatever the version says.
-                (true, What::VersionLowered | What::OwnerChanged) => Kind::Breaking,
+                (true, What::VersionLowered | What::OwnerChanged | What::AggregateIdChanged) => {
+                    Kind::Breaking
+                }
                 (true, _) if new_version > old_version => Kind::Acknowledged,
                 (true, _) => Kind::Breaking,
             };
@@ -445,37 +452,44 @@ impl<'m> Walker<'m> {
             span: Some(new.name.span),
         };
         match (aggregate(old_model, old), aggregate(new_model, new)) {
-            (Some(o), Some(n)) if o.name.name != n.name.name => out.push(moved(
-                true,
-                format!(
-                    "the event was recorded by aggregate `{}` and is now recorded by `{}`; `{0}`'s stored streams hold it and no longer replay, and its key (the aggregate id) now names a `{1}`",
-                    o.name.name, n.name.name
-                ),
-            )),
-            (Some(o), Some(n)) => {
-                let mut id = Vec::new();
-                self.ty(
-                    (&o.id.ty, o.context),
-                    (&n.id.ty, n.context),
-                    "",
-                    field_span(&n.id),
-                    &mut id,
-                );
-                if id.iter().any(|f| f.breaking) {
-                    out.push(Found {
-                        path: String::new(),
-                        what: What::AggregateIdChanged,
-                        breaking: true,
-                        message: format!(
-                            "the id of aggregate `{}` changed type from `{}` to `{}`; it is the event's key, and names the stream each stored event belongs to",
-                            n.name.name,
-                            old_model.type_name(&o.id.ty, o.context),
-                            new_model.type_name(&n.id.ty, n.context)
-                        ),
-                        span: Some(field_span(&n.id)),
-                    });
-                }
+            (Some(o), Some(n)) if o.name.name != n.name.name => {
+                // Renamed rather than moved: the old name is gone from the context.
+                let gone = !new_model
+                    .aggregates
+                    .iter()
+                    .any(|a| a.name.name == o.name.name && a.context == n.context);
+                let old_name = if gone {
+                    format!("`{}` (which the model no longer has)", o.name.name)
+                } else {
+                    format!("`{}`", o.name.name)
+                };
+                out.push(moved(
+                    true,
+                    format!(
+                        "the event was recorded by aggregate {old_name} and is now recorded by `{}`; the streams stored under `{}` hold it and no longer replay, and its key (the aggregate id) now names a `{0}`",
+                        n.name.name, o.name.name
+                    ),
+                ))
             }
+            // The id travels as a string: only its form on the wire counts (an
+            // enum id that gains a variant still reads every stored id).
+            (Some(o), Some(n))
+                if crate::wire::key_form(&o.id.ty) != crate::wire::key_form(&n.id.ty) =>
+            {
+                out.push(Found {
+                    path: String::new(),
+                    what: What::AggregateIdChanged,
+                    breaking: true,
+                    message: format!(
+                        "the id of aggregate `{}` changed type from `{}` to `{}`; it is the event's key, and names the stream each stored event belongs to",
+                        n.name.name,
+                        old_model.type_name(&o.id.ty, o.context),
+                        new_model.type_name(&n.id.ty, n.context)
+                    ),
+                    span: Some(field_span(&n.id)),
+                });
+            }
+            (Some(_), Some(_)) => {}
             (Some(o), None) => out.push(moved(
                 true,
                 format!(

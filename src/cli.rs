@@ -831,7 +831,8 @@ fn without_missing_steps(path: &Path) -> PathBuf {
     for component in path.components() {
         let step_back = component == Component::ParentDir
             && matches!(out.components().next_back(), Some(Component::Normal(_)))
-            && std::fs::symlink_metadata(&out).is_err();
+            && std::fs::symlink_metadata(&out)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
         if step_back {
             out.pop();
         } else {

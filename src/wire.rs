@@ -1,8 +1,24 @@
 //! How events travel: sources, types and the names of broker resources. One place,
 //! so that docs, schemas, routing and generated code agree.
 
-use crate::model::{ContextId, EventId, Model};
+use crate::model::{Builtin, ContextId, EventId, Model, Type};
 use crate::names::kebab;
+
+/// How an aggregate's id travels as the key of its events (the `aggregate_id`
+/// of the metadata, the Kafka message key): always a string, in the form of one
+/// of these built-ins, or (`None`) any string, whatever else the id's type is.
+pub fn key_form(id: &Type) -> Option<Builtin> {
+    match id {
+        Type::Builtin(
+            b @ (Builtin::Uuid
+            | Builtin::Date
+            | Builtin::Timestamp
+            | Builtin::Decimal
+            | Builtin::Int),
+        ) => Some(*b),
+        _ => None,
+    }
+}
 
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, clap::ValueEnum,

@@ -5,7 +5,7 @@
 
 use super::json_schema;
 use super::tree::Node;
-use crate::model::{Builtin, ContextId, EventId, EventOwner, Handler, Model, Type};
+use crate::model::{Builtin, ContextId, EventId, EventOwner, Handler, Model};
 use crate::names::kebab;
 use crate::wire::{Backend, Wire, metadata};
 use std::collections::BTreeMap;
@@ -479,12 +479,10 @@ fn kafka_key(model: &Model, event: EventId) -> Option<Node> {
         aggregate.name.name, aggregate.id.name.name
     );
     let text = Node::map().with("type", Node::str("string"));
-    let schema = match &aggregate.id.ty {
-        Type::Builtin(
-            b @ (Builtin::Uuid | Builtin::Date | Builtin::Timestamp | Builtin::Decimal),
-        ) => json_schema::builtin(*b),
-        Type::Builtin(Builtin::Int) => text.with("pattern", Node::str("^-?[0-9]+$")),
-        _ => text,
+    let schema = match crate::wire::key_form(&aggregate.id.ty) {
+        Some(Builtin::Int) => text.with("pattern", Node::str("^-?[0-9]+$")),
+        Some(b) => json_schema::builtin(b),
+        None => text,
     };
     let schema = match schema {
         Node::Map(members) => members.into_iter().fold(
