@@ -4,7 +4,8 @@ input checks in well under a second:
 
     benches/pathological.py OUT_DIR      # writes OUT_DIR/<case>.storm
 
-benches/run.sh times `storm check` on each and prints the slowest. Each case aims
+benches/run.sh times `storm check` on each and prints the slowest, then
+`storm generate` of those that check without errors. Each case aims
 at one way a parser or checker goes quadratic: backtracking over long runs
 (doc comments, brackets, braces), many tiny elements, long lists, many
 diagnostics (each rendered with its source line), dense policy graphs.
@@ -64,6 +65,23 @@ def unknown_references():
     return numbered(head, lambda i: f"Knwn{i}Happend, ", "X {}\n}\n")
 
 
+def states_and_free_commands(limit=LIMIT):
+    """Many states, each entered by a command without `requires` (accepted in
+    every state): the lifecycle diagram in the docs must not grow with their
+    product. The largest such model within the limit."""
+    def make(k):
+        lines = ["context Flow {", "  aggregate Item {"]
+        lines.append("    lifecycle { " + ", ".join(f"S{i}" for i in range(k)) + " }")
+        lines += [f"    command Go{i} emits Went{i}" for i in range(k)]
+        lines += [f"    event Went{i} enters S{i}" for i in range(k)]
+        lines += ["  }", "}"]
+        return "\n".join(lines) + "\n"
+    k = 1
+    while len(make(k + 1).encode()) <= limit:
+        k += 1
+    return make(k)
+
+
 CASES = {
     "doc-lines-top": lambda: fill("", "///\n"),
     "doc-lines-in-context": lambda: fill("context A {\n", "///\n", "}\n"),
@@ -98,6 +116,7 @@ CASES = {
     "unknown-references-with-suggestions": unknown_references,
     "dense-policy-graph": lambda: dense_policies(50),
     "dense-type-graph": lambda: dense_types(75),
+    "states-and-free-commands": states_and_free_commands,
     "unclosed-string": lambda: fill('context A {\n hotspot "', "x", "\n}\n"),
     "many-syntax-errors": lambda: fill("", "context A { aggregate ?\n"),
     "identifier-clashes": lambda: numbered(

@@ -438,7 +438,7 @@ impl<'m> Walker<'m> {
 
     /// Compares what records an event: its aggregate (by name, and the type of
     /// that aggregate's id, which is the event's key) or the context's externals.
-    fn owner(&mut self, (old, new): (&Event, &Event), out: &mut Vec<Found>) {
+    fn owner(&self, (old, new): (&Event, &Event), out: &mut Vec<Found>) {
         let aggregate = |model: &'m Model, event: &Event| match event.owner {
             EventOwner::Aggregate(a) => Some(model.aggregate(a)),
             EventOwner::Context => None,
