@@ -1061,7 +1061,7 @@ fn run_generate(
 /// in place at `out` when complete. On any error nothing is left at `out`.
 #[allow(clippy::too_many_arguments)]
 fn staged(
-    mut staging: crate::writer::Staging,
+    staging: crate::writer::Staging,
     out: &Path,
     model: &crate::model::Model,
     wire: &Wire,
@@ -1076,32 +1076,52 @@ fn staged(
     // Paths with names too long for the file system; the first write error.
     let long = std::sync::Mutex::new(Vec::new());
     let failed = std::sync::Mutex::new(None);
-    if let Err(e) = staging.premake(crate::generate::folders(model, targets)) {
-        return (
-            fail(format!("cannot write below `{}`: {e}", out.display())),
-            None,
-        );
-    }
-    let delivered = time("render and write", || {
-        crate::generate::delivered(model, wire, targets, &|files| {
-            let mut too_long: Vec<PathBuf> = files
-                .iter()
-                .filter(|(path, _)| !crate::generate::fits(path))
-                .map(|(path, _)| path.clone())
-                .collect();
-            if !too_long.is_empty() {
-                lock(&long).append(&mut too_long);
-            }
-            // Once the run has failed, the rest is only rendered.
-            if !lock(&long).is_empty() || lock(&failed).is_some() {
-                return;
-            }
-            match staging.write(files) {
-                Ok(mut files) => lock(&written).append(&mut files),
-                Err(e) => *lock(&failed) = Some(e),
-            }
+    // The folders are made on a thread of their own while the targets start
+    // rendering (one core would otherwise wait); no file is written before.
+    let premade = std::sync::OnceLock::new();
+    let delivered = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let folders = crate::generate::folders(model, targets);
+            let made =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| staging.premake(folders)));
+            // Set even after a panic, so that no writer waits forever.
+            let _ = premade.set(made.map_err(|_| ()));
+        });
+        time("render and write", || {
+            crate::generate::delivered(model, wire, targets, &|files| {
+                let mut too_long: Vec<PathBuf> = files
+                    .iter()
+                    .filter(|(path, _)| !crate::generate::fits(path))
+                    .map(|(path, _)| path.clone())
+                    .collect();
+                if !too_long.is_empty() {
+                    lock(&long).append(&mut too_long);
+                }
+                // Once the run has failed, the rest is only rendered.
+                if !lock(&long).is_empty()
+                    || lock(&failed).is_some()
+                    || !matches!(premade.wait(), Ok(Ok(())))
+                {
+                    return;
+                }
+                match staging.write(files) {
+                    Ok(mut files) => lock(&written).append(&mut files),
+                    Err(e) => *lock(&failed) = Some(e),
+                }
+            })
         })
     });
+    match premade.into_inner() {
+        Some(Ok(Ok(()))) => {}
+        Some(Ok(Err(e))) => {
+            return (
+                fail(format!("cannot write below `{}`: {e}", out.display())),
+                None,
+            );
+        }
+        // The panic was reported as it happened.
+        _ => return (FAILED, None),
+    }
     if let Err(e) = delivered {
         eprintln!("error: {e}");
         return (FAILED, None);
