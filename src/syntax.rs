@@ -534,7 +534,7 @@ impl<'t> Parse<'t> {
             span.start = (first.as_span().start() + offset) as u32;
         }
         let mut last = pair.clone();
-        while let Some(child) = last.clone().into_inner().last() {
+        while let Some(child) = last.clone().into_inner().next_back() {
             last = child;
         }
         span.end = (last.as_span().end() + offset) as u32;
