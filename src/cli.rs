@@ -1078,16 +1078,17 @@ fn staged(
     let failed = std::sync::Mutex::new(None);
     // The folders are made on a thread of their own while the targets start
     // rendering (one core would otherwise wait); no file is written before.
-    let premade = std::sync::OnceLock::new();
-    let delivered = std::thread::scope(|scope| {
-        scope.spawn(|| {
+    let ready = std::sync::OnceLock::new();
+    let (premade, delivered) = std::thread::scope(|scope| {
+        let premaking = scope.spawn(|| {
             let folders = crate::generate::folders(model, targets);
             let made =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| staging.premake(folders)));
-            // Set even after a panic, so that no writer waits forever.
-            let _ = premade.set(made.map_err(|_| ()));
+            // Set before a panic is carried on, so that no writer waits forever.
+            let _ = ready.set(matches!(made, Ok(Ok(()))));
+            made.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         });
-        time("render and write", || {
+        let delivered = time("render and write", || {
             crate::generate::delivered(model, wire, targets, &|files| {
                 let mut too_long: Vec<PathBuf> = files
                     .iter()
@@ -1098,10 +1099,7 @@ fn staged(
                     lock(&long).append(&mut too_long);
                 }
                 // Once the run has failed, the rest is only rendered.
-                if !lock(&long).is_empty()
-                    || lock(&failed).is_some()
-                    || !matches!(premade.wait(), Ok(Ok(())))
-                {
+                if !lock(&long).is_empty() || lock(&failed).is_some() || !*ready.wait() {
                     return;
                 }
                 match staging.write(files) {
@@ -1109,18 +1107,17 @@ fn staged(
                     Err(e) => *lock(&failed) = Some(e),
                 }
             })
-        })
+        });
+        let premade = premaking
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (premade, delivered)
     });
-    match premade.into_inner() {
-        Some(Ok(Ok(()))) => {}
-        Some(Ok(Err(e))) => {
-            return (
-                fail(format!("cannot write below `{}`: {e}", out.display())),
-                None,
-            );
-        }
-        // The panic was reported as it happened.
-        _ => return (FAILED, None),
+    if let Err(e) = premade {
+        return (
+            fail(format!("cannot write below `{}`: {e}", out.display())),
+            None,
+        );
     }
     if let Err(e) = delivered {
         eprintln!("error: {e}");
