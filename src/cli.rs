@@ -1306,13 +1306,24 @@ fn explain(code: Option<&str>) -> i32 {
                     OK
                 }
                 None => {
-                    let names = Code::ALL
-                        .iter()
-                        .map(|c| c.as_str())
-                        .chain(What::ALL.iter().map(|w| w.as_str()));
-                    let hint = crate::resolve::closest(name, names)
-                        .map(|c| format!("did you mean `{c}`? "))
-                        .unwrap_or_default();
+                    let names = || {
+                        Code::ALL
+                            .iter()
+                            .map(|c| c.as_str())
+                            .chain(What::ALL.iter().map(|w| w.as_str()))
+                    };
+                    // A name cut short (`field-added`) is far from each of its
+                    // endings, and near to none: those it begins are offered.
+                    let begun: Vec<&str> = names()
+                        .filter(|n| name.len() >= 3 && n.starts_with(&name.to_lowercase()))
+                        .collect();
+                    let hint = match crate::resolve::closest(name, names()) {
+                        Some(c) => format!("did you mean `{c}`? "),
+                        None if !begun.is_empty() => {
+                            format!("did you mean {}? ", crate::resolve::either(&begun))
+                        }
+                        None => String::new(),
+                    };
                     fail(format!(
                         "no diagnostic code or change `{name}`; {hint}`storm explain` lists them all"
                     ))

@@ -1166,6 +1166,16 @@ pub fn list(names: &[&str]) -> String {
     }
 }
 
+/// `a`, `b` or `c`.
+pub fn either(names: &[&str]) -> String {
+    let shown: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match shown.split_last() {
+        None => "none".to_string(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_lowercase();
