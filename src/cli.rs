@@ -1081,9 +1081,9 @@ fn staged(
     let ready = std::sync::OnceLock::new();
     let (premade, delivered) = std::thread::scope(|scope| {
         let premaking = scope.spawn(|| {
-            let folders = crate::generate::folders(model, targets);
-            let made =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| staging.premake(folders)));
+            let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                staging.premake(crate::generate::folders(model, targets))
+            }));
             // Set before a panic is carried on, so that no writer waits forever.
             let _ = ready.set(matches!(made, Ok(Ok(()))));
             made.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -1113,16 +1113,11 @@ fn staged(
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         (premade, delivered)
     });
-    if let Err(e) = premade {
-        return (
-            fail(format!("cannot write below `{}`: {e}", out.display())),
-            None,
-        );
-    }
     if let Err(e) = delivered {
         eprintln!("error: {e}");
         return (FAILED, None);
     }
+    // What the model can mend comes before what the file system refused.
     let mut long = crate::parallel::unlocked(long);
     if !long.is_empty() {
         long.sort_unstable();
@@ -1132,7 +1127,7 @@ fn staged(
         );
         return (FAILED, None);
     }
-    if let Some(e) = crate::parallel::unlocked(failed) {
+    if let Some(e) = premade.err().or(crate::parallel::unlocked(failed)) {
         return (
             fail(format!("cannot write below `{}`: {e}", out.display())),
             None,
