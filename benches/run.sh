@@ -110,14 +110,15 @@ pairs=$(for _ in $(seq "$RUNS"); do
     sh -c "$(aside "$WORK/out-pair")"
     sh -c "$(aside "$WORK/copy-pair")"
     a=$(date +%s%N)
-    $(gen L "$WORK/out-pair") >/dev/null 2>&1
+    # (set -e does not reach into $(...): a failure ends the loop by hand)
+    $(gen L "$WORK/out-pair") >/dev/null 2>"$WORK/pair.log" || { cat "$WORK/pair.log" >&2; exit 1; }
     b=$(date +%s%N)
-    cp -r "$WORK/out-pair" "$WORK/copy-pair"
+    cp -r "$WORK/out-pair" "$WORK/copy-pair" || exit 1
     c=$(date +%s%N)
     echo "$((b - a)) $((c - b))"
 done)
-# The medians of generate and of cp -r, and their ratio (the verdict), with
-# the lowest and highest ratio of a single pair.
+# The median of the pairs' ratios (the verdict), the lowest and highest ratio
+# of a pair, and the medians of generate and of cp -r.
 read -r pair_gen pair_cp pair_ratio pair_low pair_high <<<"$(awk '
     { g[NR] = $1 / 1e9; c[NR] = $2 / 1e9; r[NR] = $1 / $2 }
     function median(a, n,   i, j, t) {
@@ -125,8 +126,8 @@ read -r pair_gen pair_cp pair_ratio pair_low pair_high <<<"$(awk '
         return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
     END {
-        mg = median(g, NR); mc = median(c, NR); median(r, NR)
-        printf "%.3f %.3f %.2f %.2f %.2f\n", mg, mc, mg / mc, r[1], r[NR]
+        mg = median(g, NR); mc = median(c, NR); mr = median(r, NR)
+        printf "%.3f %.3f %.2f %.2f %.2f\n", mg, mc, mr, r[1], r[NR]
     }' <<<"$pairs")"
 sh -c "$(aside "$WORK/out-pair")"
 sh -c "$(aside "$WORK/copy-pair")"
