@@ -1134,7 +1134,7 @@ fn staged(
         );
     }
     let mut written = crate::parallel::unlocked(written);
-    written.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+    written.sort_unstable_by(|a, b| crate::writer::path_order(&a.path, &b.path));
     let folders = match staging.finish() {
         Ok(folders) => folders,
         Err(e) => {
