@@ -117,6 +117,7 @@ pairs=$(for _ in $(seq "$RUNS"); do
     c=$(date +%s%N)
     echo "$((b - a)) $((c - b))"
 done)
+echo "$pairs" >"$WORK/pairs.txt" # nanoseconds: generate, cp -r; a line per pair
 # The median of the pairs' ratios (the verdict), the lowest and highest ratio
 # of a pair, and the medians of generate and of cp -r.
 read -r pair_gen pair_cp pair_ratio pair_low pair_high <<<"$(awk '
@@ -241,7 +242,7 @@ row "  the same, both right after rm -rf" "$(ratio "$gen_rm_l" "$cp_rm_l")x" "(i
 row "growth: check L / check M ($(ms "$check_m"))" "${r_check}x" "<= 5x" "$(verdict 'x <= 5' "$r_check")"
 row "growth: generate L / generate M ($(ms "$gen_m"))" "${r_gen}x" "<= 5x" "$(verdict 'x <= 5' "$r_gen")"
 echo
-echo "(wall: hyperfine means over $RUNS runs; cpu: user + system; raw JSON in $WORK/*.json."
+echo "(wall: hyperfine means over $RUNS runs; cpu: user + system; raw JSON in $WORK/*.json, pairs in $WORK/pairs.txt."
 echo " Verdicts are on wall time. Growth ratios and cp: wall. Modelina: benches/modelina.sh)"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (figures are only meaningful on an idle machine)"
 
