@@ -1156,23 +1156,22 @@ fn sorted(mut names: Vec<&str>) -> Vec<&str> {
 
 /// `a`, `b` and `c` (at most eight, then "...").
 pub fn list(names: &[&str]) -> String {
+    joined(names, "and")
+}
+
+/// `a`, `b` or `c` (at most eight, then "...").
+pub fn either(names: &[&str]) -> String {
+    joined(names, "or")
+}
+
+fn joined(names: &[&str], word: &str) -> String {
     let shown: Vec<String> = names.iter().take(8).map(|n| format!("`{n}`")).collect();
     let more = if names.len() > 8 { ", ..." } else { "" };
     match shown.split_last() {
         None => "none".to_string(),
         Some((last, [])) => format!("{last}{more}"),
-        Some((last, rest)) if more.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, rest)) if more.is_empty() => format!("{} {word} {last}", rest.join(", ")),
         Some(_) => format!("{}{more}", shown.join(", ")),
-    }
-}
-
-/// `a`, `b` or `c`.
-pub fn either(names: &[&str]) -> String {
-    let shown: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    match shown.split_last() {
-        None => "none".to_string(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
 }
 
