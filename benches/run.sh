@@ -83,8 +83,15 @@ gen() { # $1 = size, $2 = out dir
 # after a deletion are rows of their own (both slow down; cp more than storm).
 TRASH="$WORK/trash"
 mkdir -p "$TRASH"
-aside() { echo "[ ! -e $1 ] || mv $1 \$(mktemp -d -p $TRASH)/"; }
+# Each measured run starts with nothing left to write back (sync): the kernel's
+# writeback of the runs before, 150-300 MB each, otherwise takes CPU from
+# whichever run comes next, and from storm (two busy threads) more than from cp.
+aside() { echo "[ ! -e $1 ] || mv $1 \$(mktemp -d -p $TRASH)/; sync"; }
 for tree in out-M out-L copy-L; do sh -c "$(aside "$WORK/$tree")"; done
+# The kernel skips an inode freed within the last 30 s (180 s while its inode
+# table waits to be written back): after sync, 35 s clear what was deleted
+# before this script (a run of it just before, say).
+sleep 35
 gen_m=$(mean gen-M --warmup 1 --prepare "$(aside "$WORK/out-M")" "$(gen M "$WORK/out-M")")
 gen_l=$(mean gen-L --warmup 1 --prepare "$(aside "$WORK/out-L")" "$(gen L "$WORK/out-L")")
 # Where one fresh generate of L spends its time and memory (src/timings.rs),
